@@ -1,0 +1,110 @@
+"""Bot authentication, scoping and throttling for the API.
+
+A token sees only its accounts. Every view starts its queryset from
+`scoped_accounts(request)`; an account outside the scope answers exactly like one
+that does not exist (404).
+"""
+
+from datetime import timedelta
+
+from django.db.models import QuerySet
+from django.utils import timezone
+from rest_framework import authentication, exceptions, permissions, throttling
+
+from accounts.errors import TradebookError
+from accounts.models import Account, ApiToken
+from accounts.tokens import find_active_token
+
+# last_used_at is written at most this often, so reads stay reads.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+class BearerTokenAuthentication(authentication.BaseAuthentication):
+    """`Authorization: Bearer <token>` or `Authorization: Token <token>`."""
+
+    keywords = ("bearer", "token")
+
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).split()
+        if not header:
+            return None
+        if header[0].decode(errors="replace").lower() not in self.keywords:
+            return None
+        if len(header) != 2:
+            raise exceptions.AuthenticationFailed("Authorization header must be 'Bearer <token>'.")
+        token = find_active_token(header[1].decode(errors="replace"))
+        if token is None:
+            raise exceptions.AuthenticationFailed("Invalid or revoked token.")
+        now = timezone.now()
+        if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
+            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+            token.last_used_at = now
+        return (None, token)
+
+    def authenticate_header(self, request) -> str:
+        return 'Bearer realm="tradebook"'
+
+
+class HasApiToken(permissions.BasePermission):
+    def has_permission(self, request, view) -> bool:
+        return isinstance(request.auth, ApiToken)
+
+
+class TokenRateThrottle(throttling.SimpleRateThrottle):
+    """API_THROTTLE_RATE per token (e.g. 100/s); 429 with Retry-After past it."""
+
+    scope = "token"
+
+    def get_cache_key(self, request, view):
+        if isinstance(request.auth, ApiToken):
+            return self.cache_format % {"scope": self.scope, "ident": request.auth.pk}
+        return None
+
+    def parse_rate(self, rate):
+        # DRF accepts "100/s"; also accept "100/1s"-less forms only. Bad values fail loudly.
+        try:
+            return super().parse_rate(rate)
+        except (ValueError, KeyError):
+            raise ValueError(f"API_THROTTLE_RATE must look like 100/s, 6000/m: {rate!r}")
+
+
+def scoped_accounts(request) -> QuerySet[Account]:
+    """The accounts the caller's token may see and write."""
+    token = request.auth
+    if not isinstance(token, ApiToken):
+        return Account.objects.none()
+    cached = getattr(request, "_tradebook_account_ids", None)
+    if cached is None:
+        cached = list(token.accounts.values_list("pk", flat=True))
+        request._tradebook_account_ids = cached
+    return Account.objects.filter(pk__in=cached)
+
+
+def scoped_account_list(request) -> list[Account]:
+    accounts = getattr(request, "_tradebook_accounts", None)
+    if accounts is None:
+        accounts = list(scoped_accounts(request))
+        request._tradebook_accounts = accounts
+    return accounts
+
+
+def resolve_account(request, slug: str | None, *, index: int | None = None) -> Account:
+    """The account an item or a request names, within the token's scope.
+
+    No slug: the token's only account, or a 400 naming `account` when it has several.
+    A slug outside the scope is a 404, the same as one that does not exist.
+    """
+    accounts = scoped_account_list(request)
+    if slug in (None, ""):
+        if len(accounts) == 1:
+            return accounts[0]
+        raise TradebookError(
+            [{"index": index, "field": "account",
+              "message": "this token has several accounts: name one with 'account'"}]
+        )
+    if not isinstance(slug, str):
+        raise TradebookError([{"index": index, "field": "account", "message": "must be an account slug"}])
+    for account in accounts:
+        if account.slug == slug:
+            return account
+    raise exceptions.NotFound(f"No account {slug!r}.")

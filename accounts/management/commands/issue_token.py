@@ -1,0 +1,21 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from accounts.errors import TradebookError
+from accounts.tokens import issue_token
+
+
+class Command(BaseCommand):
+    help = "Issue an API token for one or more accounts. The token is printed once, alone on the last line."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--account", action="append", required=True, help="Account slug; repeat for several.")
+        parser.add_argument("--name", required=True, help="A unique name, e.g. the bot's id.")
+
+    def handle(self, *args, **o):
+        try:
+            token, secret = issue_token(name=o["name"], account_slugs=o["account"])
+        except TradebookError as exc:
+            raise CommandError(str(exc))
+        slugs = ", ".join(sorted(a.slug for a in token.accounts.all()))
+        self.stdout.write(f"Issued token {token.name!r} for {slugs}. It is shown only now; store it safely:")
+        self.stdout.write(secret)

@@ -1,0 +1,96 @@
+"""Parsing and formatting of the two kinds of value bots send: amounts and times.
+
+One place for the rules of SPEC section 3, used by the API, the importers and the
+models alike.
+"""
+
+from datetime import UTC, datetime, timedelta
+from decimal import Context, Decimal, InvalidOperation
+
+from django.utils.dateparse import parse_datetime
+
+AMOUNT_PLACES = 18
+AMOUNT_INTEGER_DIGITS = 20  # numeric(38,18): 20 digits before the point
+AMOUNT_QUANTUM = Decimal(1).scaleb(-AMOUNT_PLACES)
+AMOUNT_LIMIT = Decimal(10) ** AMOUNT_INTEGER_DIGITS
+# Python's default context keeps 28 digits; numeric(38,18) and the products the books
+# form (price × quantity) need more. Use this context for any amount arithmetic.
+AMOUNT_CONTEXT = Context(prec=80)
+
+
+class BadValue(ValueError):
+    """A value that cannot be taken as it is; the message says why."""
+
+
+def parse_amount(value) -> Decimal:
+    """A JSON string or number (already a Decimal when parsed exactly) -> Decimal.
+
+    Rejects floats (they are already inexact), NaN/Infinity, more than 18 decimal
+    places and more than 20 integer digits: numeric(38,18) must hold it exactly.
+    """
+    if isinstance(value, bool) or value is None:
+        raise BadValue("must be a decimal number")
+    if isinstance(value, float):
+        # A float here means the body was not parsed exactly; refuse rather than guess.
+        value = repr(value)
+    if isinstance(value, int):
+        number = Decimal(value)
+    elif isinstance(value, Decimal):
+        number = value
+    elif isinstance(value, str):
+        text = value.strip()
+        if not text:
+            raise BadValue("must be a decimal number, not an empty string")
+        try:
+            number = Decimal(text)
+        except InvalidOperation:
+            raise BadValue(f"{value!r} is not a decimal number")
+    else:
+        raise BadValue("must be a decimal number (a JSON string or number)")
+    if not number.is_finite():
+        raise BadValue("must be a finite number")
+    exponent = number.as_tuple().exponent
+    if exponent < -AMOUNT_PLACES and number != number.quantize(AMOUNT_QUANTUM, rounding="ROUND_DOWN", context=AMOUNT_CONTEXT):
+        raise BadValue(f"has more than {AMOUNT_PLACES} decimal places")
+    if number.copy_abs() >= AMOUNT_LIMIT:
+        raise BadValue(f"is too large: at most {AMOUNT_INTEGER_DIGITS} digits before the decimal point")
+    return Decimal(0) if number == 0 else number  # folds -0 to 0
+
+
+def decimal_str(value: Decimal) -> str:
+    """Canonical text of a decimal: no exponent, no trailing zeros ('1.5', '100', '0')."""
+    if value == 0:
+        return "0"
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text
+
+
+def parse_time(value) -> datetime:
+    """ISO 8601 (naive = UTC) or integer epoch milliseconds -> aware UTC datetime."""
+    if isinstance(value, bool) or value is None:
+        raise BadValue("must be an ISO 8601 time or epoch milliseconds")
+    if isinstance(value, Decimal):
+        if value != value.to_integral_value():
+            raise BadValue("epoch milliseconds must be a whole number")
+        value = int(value)
+    if isinstance(value, int):
+        try:
+            return datetime.fromtimestamp(value // 1000, tz=UTC) + timedelta(milliseconds=value % 1000)
+        except (OverflowError, OSError, ValueError):
+            raise BadValue(f"{value} is out of range for epoch milliseconds")
+    if isinstance(value, str):
+        text = value.strip()
+        if text.isdigit():
+            return parse_time(int(text))
+        try:
+            parsed = parse_datetime(text.replace("Z", "+00:00") if text.endswith("Z") else text)
+        except ValueError:
+            parsed = None
+        if parsed is None:
+            raise BadValue(f"{value!r} is not an ISO 8601 time")
+        if parsed.tzinfo is None:
+            return parsed.replace(tzinfo=UTC)
+        return parsed.astimezone(UTC)
+    raise BadValue("must be an ISO 8601 time or epoch milliseconds")

@@ -1,0 +1,45 @@
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+
+from accounts.values import BadValue, decimal_str, parse_amount, parse_time
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("1.5", "1.5"), (Decimal("0.10000000000000001"), "0.10000000000000001"), (7, "7"), ("-0", "0"),
+    ("1E+3", "1000"), ("0.000000000000000001", "0.000000000000000001"),
+    ("99999999999999999999.999999999999999999", "99999999999999999999.999999999999999999"),
+])
+def test_parse_amount_is_exact(raw, expected):
+    assert decimal_str(parse_amount(raw)) == expected
+
+
+@pytest.mark.parametrize("raw, message", [
+    ("abc", "not a decimal"), ("NaN", "finite"), ("Infinity", "finite"), (True, "decimal"), (None, "decimal"),
+    ("0.0000000000000000001", "decimal places"), ("100000000000000000000", "too large"), ("", "empty"),
+    ({"a": 1}, "decimal"),
+])
+def test_parse_amount_rejects(raw, message):
+    with pytest.raises(BadValue, match=message):
+        parse_amount(raw)
+
+
+@pytest.mark.parametrize("raw, expected", [
+    (1767225600000, datetime(2026, 1, 1, tzinfo=UTC)),
+    (1767225600123, datetime(2026, 1, 1, 0, 0, 0, 123000, tzinfo=UTC)),
+    ("1767225600123", datetime(2026, 1, 1, 0, 0, 0, 123000, tzinfo=UTC)),
+    ("2026-01-01T00:00:00", datetime(2026, 1, 1, tzinfo=UTC)),
+    ("2026-01-01T02:00:00+02:00", datetime(2026, 1, 1, tzinfo=UTC)),
+    ("2026-01-01T00:00:00.5Z", datetime(2026, 1, 1, 0, 0, 0, 500000, tzinfo=UTC)),
+    ("2026-01-01 00:00:00", datetime(2026, 1, 1, tzinfo=UTC)),
+])
+def test_parse_time(raw, expected):
+    parsed = parse_time(raw)
+    assert parsed == expected and parsed.utcoffset().total_seconds() == 0
+
+
+@pytest.mark.parametrize("raw", ["yesterday", "", None, 1.5e300, "2026-13-01T00:00:00", True, 10**20])
+def test_parse_time_rejects(raw):
+    with pytest.raises(BadValue):
+        parse_time(raw)
