@@ -5,7 +5,7 @@ so GET attributes (queryset, pagination, filters) come from the read side."""
 from django.urls import path
 
 from accounts import api as account_api
-from trades.api import books, read, write
+from trades.api import books, native, read, write
 
 
 def endpoint(*views):
@@ -39,8 +39,8 @@ urlpatterns = [
     path("wallets/latest/", endpoint(read.WalletLatest), name="wallets-latest"),
     path("equity/", endpoint(read.EquitySnapshotList, write.EquityWrite), name="equity"),
     path("marks/", endpoint(read.MarkList, write.MarkWrite), name="marks"),
-    path("ingest/bybit/", endpoint(write.BybitIngest), name="ingest-bybit"),
-    path("ingest/ccxt/", endpoint(write.CcxtIngest), name="ingest-ccxt"),
+    path("ingest/bybit/", endpoint(native.BybitIngest), name="ingest-bybit"),
+    path("ingest/ccxt/", endpoint(native.CcxtIngest), name="ingest-ccxt"),
     path("accounts/", endpoint(account_api.AccountList), name="accounts"),
     path("accounts/<slug:slug>/", endpoint(account_api.AccountDetail), name="account-detail"),
     path("accounts/<slug:slug>/positions/", endpoint(books.AccountPositions), name="account-positions"),

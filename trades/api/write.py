@@ -53,11 +53,3 @@ class EquityWrite(APIView):
 
 class MarkWrite(APIView):
     """TODO (write API): not built yet."""
-
-
-class BybitIngest(APIView):
-    """TODO (write API): not built yet."""
-
-
-class CcxtIngest(APIView):
-    """TODO (write API): not built yet."""
