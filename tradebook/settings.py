@@ -40,8 +40,13 @@ DEBUG = _bool("DEBUG", False)
 
 # --- Database -------------------------------------------------------------
 DEFAULT_SQLITE = f"sqlite:///{DATA_DIR / 'tradebook.sqlite3'}"
+_db_url = env.str("DATABASE_URL", default=DEFAULT_SQLITE)
+if _db_url.split("://", 1)[0] not in {"sqlite", "postgres", "postgresql", "pgsql", "psql"}:
+    raise ImproperlyConfigured(
+        f"Environment variable DATABASE_URL must be a postgres:// or sqlite:/// URL, not {_db_url.split('://')[0]!r}"
+    )
 try:
-    DATABASES = {"default": env.db_url("DATABASE_URL", default=DEFAULT_SQLITE)}
+    DATABASES = {"default": environ.Env.db_url_config(_db_url)}
 except Exception as exc:  # environ raises several types for a malformed URL
     raise ImproperlyConfigured(f"Environment variable DATABASE_URL has a bad value: {exc}") from exc
 DATABASES["default"]["CONN_MAX_AGE"] = _typed("CONN_MAX_AGE", int, 0)
