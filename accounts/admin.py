@@ -1,16 +1,31 @@
 from django.contrib import admin
+from django.urls import path, reverse
+from django.utils.html import format_html
 
+from accounts.account_page import account_page
 from accounts.admin_tools import TenantAdmin, visible_accounts
 from accounts.models import Account, ApiToken, Bot
 
 
 @admin.register(Account)
 class AccountAdmin(admin.ModelAdmin):
-    list_display = ["slug", "name", "exchange", "kind", "base_currency", "initial_capital", "cost_basis", "is_active"]
+    list_display = ["slug", "name", "exchange", "kind", "base_currency", "initial_capital", "cost_basis", "is_active",
+                    "page_link"]
     list_filter = ["kind", "exchange", "cost_basis", "is_active"]
     search_fields = ["slug", "name", "exchange"]
     filter_horizontal = ["members"]
-    readonly_fields = ["created_at"]
+    readonly_fields = ["page_link", "created_at"]
+
+    def get_urls(self):
+        page = path("<path:object_id>/page/", self.admin_site.admin_view(account_page), name="accounts_account_page")
+        return [page, *super().get_urls()]
+
+    @admin.display(description="account page")
+    def page_link(self, obj):
+        if obj is None or obj.pk is None:
+            return ""
+        return format_html('<a href="{}">charts, positions, balances →</a>',
+                           reverse("admin:accounts_account_page", args=[obj.pk]))
 
     def get_queryset(self, request):
         return visible_accounts(request.user)

@@ -1,0 +1,58 @@
+"""The admin's account page: equity curve, daily PnL, drawdown, open positions,
+newest balances, recent fills and reconciliation warnings — all from the books
+services, nothing recomputed here."""
+
+from datetime import timedelta
+
+from django.contrib import admin
+from django.http import Http404
+from django.shortcuts import render
+from django.utils import timezone
+
+from accounts import charts
+from accounts.admin_tools import visible_accounts
+
+CURVE_DAYS = 90
+
+
+def account_page(request, object_id):
+    from snapshots.models import EquitySnapshot, WalletSnapshot
+    from trades import books
+    from trades.models import DailyPnl, Fill
+
+    account = visible_accounts(request.user).filter(pk=object_id).first()
+    if account is None:
+        raise Http404("No such account.")
+    since = timezone.now() - timedelta(days=CURVE_DAYS)
+    snaps = EquitySnapshot.objects.filter(account=account, exchange_ts__gte=since)
+    source = "computed" if snaps.filter(source="computed").exists() else "reported"
+    curve = list(snaps.filter(source=source).order_by("exchange_ts").values_list("exchange_ts", "equity"))
+    curve = charts.downsample(curve)
+    daily = list(
+        DailyPnl.objects.filter(account=account).order_by("-day").values_list("day", "net_pnl")[:CURVE_DAYS]
+    )[::-1]
+    balances, seen = [], set()
+    for row in WalletSnapshot.objects.filter(account=account).order_by("coin", "-exchange_ts")[:500]:
+        if row.coin not in seen:
+            seen.add(row.coin)
+            balances.append(row)
+    summary = books.summary(account=account)
+    context = {
+        **admin.site.each_context(request),
+        "title": f"{account.name} ({account.slug})",
+        "account": account,
+        "opts": account._meta,
+        "summary": summary,
+        "positions": [p for p in books.positions(account=account) if p.quantity != 0],
+        "balances": balances,
+        "fills": Fill.objects.filter(account=account).select_related("bot")[:25],
+        "warnings": (summary.get("reported") or {}).get("differences") or [],
+        "equity_chart": charts.line_chart(curve, title=f"Equity ({source} snapshots)", fill=True),
+        "drawdown_chart": charts.line_chart(charts.drawdown_series(curve), title="Drawdown (%)", color="#c53030"),
+        "daily_chart": charts.bar_chart(daily, title="Daily net PnL"),
+        "figures": [(key, summary.get(key)) for key in (
+            "equity", "cash", "realized_pnl", "unrealized_pnl", "fees", "funding", "net_pnl", "return_pct",
+            "open_positions", "fills", "closed_trades", "win_rate", "profit_factor", "max_drawdown", "sharpe",
+            "sortino")],
+    }
+    return render(request, "admin/accounts/account/page.html", context)
