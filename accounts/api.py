@@ -1,11 +1,47 @@
-"""read API: the token's accounts"""
+"""read API: the token's accounts (SPEC 4.2)."""
 
-from rest_framework.views import APIView
+from django.db.models import QuerySet
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework import exceptions, generics
+
+from accounts.auth import scoped_accounts
+from accounts.models import Account
+from trades.api.pagination import KeysetPagination
+from trades.api.serializers import AccountSerializer
 
 
-class AccountList(APIView):
-    """TODO (read API): not built yet."""
+class AccountList(generics.ListAPIView):
+    """The accounts this token may read and write, newest first."""
+
+    serializer_class = AccountSerializer
+    pagination_class = KeysetPagination
+    ordering_field = "created_at"
+
+    def get_queryset(self) -> QuerySet[Account]:
+        return scoped_accounts(self.request).prefetch_related("bots")
 
 
-class AccountDetail(APIView):
-    """TODO (read API): not built yet."""
+class AccountDetail(generics.RetrieveAPIView):
+    """One of the token's accounts by slug; any other slug is a 404, whether it exists or not."""
+
+    serializer_class = AccountSerializer
+
+    def get_queryset(self) -> QuerySet[Account]:
+        return scoped_accounts(self.request).prefetch_related("bots")
+
+    def get_object(self) -> Account:
+        account = self.get_queryset().filter(slug=self.kwargs["slug"]).first()
+        if account is None:
+            raise exceptions.NotFound(f"No account {self.kwargs['slug']!r}.")
+        return account
+
+
+class BearerTokenScheme(OpenApiAuthenticationExtension):
+    """Tells the OpenAPI schema how bots authenticate (registered by being defined)."""
+
+    target_class = "accounts.auth.BearerTokenAuthentication"
+    name = "bearerAuth"
+
+    def get_security_definition(self, auto_schema) -> dict:
+        return {"type": "http", "scheme": "bearer",
+                "description": "`Authorization: Bearer <token>` (also `Token <token>`), from `manage.py issue_token`."}
