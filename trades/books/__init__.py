@@ -1,22 +1,28 @@
 """The books (SPEC 5): positions and PnL from the fills.
 
-Contract used by the other doors (ingest, snapshots, commands):
+Contract used by the other doors (ingest, snapshots, commands, API):
 
 - `apply_fills(*, account, fills)`: called by ingest inside the write transaction
   with the Fill rows it just created (any order). Updates PositionState so reads
   never replay history; a fill older than the newest applied one of its symbol
-  makes that symbol recompute from its fills.
+  (or a void, or a fill applied before) makes that symbol recompute from its fills.
 - `recompute_symbols(*, account, symbols)`: rebuild PositionState of those symbols
   from their non-void fills (after a void, or by verify_ledger).
-- `positions(*, account)`, `summary(*, account)`: the figures of SPEC 5 (see report.py).
+- `valuation(*, account)`: cheap — positions, cash, equity… now (valuation.py).
+- `positions(*, account)`, `summary(*, account)`: the figures of SPEC 5 (report.py).
+- `period_pnl(*, account, period)`, `performance(*, account, by)`.
+- `roll_up_days(*, account, until=None)`: upsert DailyPnl for closed days (rollup.py).
+
+Modules: cost.py (pure engines, the rounding rule), state.py (PositionState),
+marks.py, valuation.py, rollup.py (days, time-weighted returns), report.py.
 """
 
-# TODO (books): not built yet — these stubs keep ingest callable meanwhile.
+from trades.books.report import performance, period_pnl, summary
+from trades.books.rollup import roll_up_days
+from trades.books.state import apply_fills, recompute_account, recompute_symbols
+from trades.books.valuation import PositionView, Valuation, positions, valuation
 
-
-def apply_fills(*, account, fills) -> None:
-    return None
-
-
-def recompute_symbols(*, account, symbols) -> None:
-    return None
+__all__ = [
+    "PositionView", "Valuation", "apply_fills", "performance", "period_pnl", "positions", "recompute_account",
+    "recompute_symbols", "roll_up_days", "summary", "valuation",
+]

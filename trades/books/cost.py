@@ -1,0 +1,238 @@
+"""The cost engines of SPEC 5: average cost and FIFO, over fills, in pure Python.
+
+No database here: `Book` is one (account, symbol) position fed fill after fill.
+`trades.books.state` loads a Book from PositionState, feeds it the new fills and
+stores it back; `recompute` feeds a fresh Book every fill of a symbol. Both paths
+must give the very same stored numbers, hence ONE ROUNDING RULE:
+
+    Every figure of a Book is quantized to 18 places (ROUND_HALF_EVEN) after each
+    fill, i.e. the Book after a fill is exactly what PositionState stores.
+    Within one fill the arithmetic is exact (AMOUNT_CONTEXT, 80 digits).
+
+Sums of quantities and fees (already 18-place values) are exact anyway; the only
+roundings are an average price (a division) and a fill's realized PnL (a product
+of two 18-place numbers can have 36 places). Because the rounding happens at the
+same point in both paths, an incremental state equals a full recompute bit for bit.
+
+Fees: a fee in the account's base currency (or with no currency) is counted in
+`fees`; a fee in another currency is kept per currency in `unconverted_fees`: its
+value in the base currency depends on a mark, which the reports apply at read time
+(so the stored state never depends on when it was computed).
+
+Round trips (closed-trade statistics when the bot posts no Trade rows): a trip
+opens when the position leaves zero and closes when it returns to zero or flips;
+its PnL is the realized PnL of its fills minus their base-currency fees (the whole
+fee of a flipping fill goes to the trip it closes).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal, localcontext
+
+from accounts.values import AMOUNT_CONTEXT, AMOUNT_QUANTUM
+
+ZERO = Decimal(0)
+
+
+def q18(value: Decimal) -> Decimal:
+    """The one rounding rule: 18 places, half-even (what numeric(38,18) stores)."""
+    return value.quantize(AMOUNT_QUANTUM, context=AMOUNT_CONTEXT)
+
+
+def fill_fees(fee, fee_currency: str, other_fees, base: str) -> list[tuple[Decimal, str]]:
+    """A fill's fees as (amount, CURRENCY); no currency means the base currency."""
+    out = []
+    if fee:
+        out.append((Decimal(fee), (fee_currency or base).upper()))
+    for item in other_fees or ():
+        if not isinstance(item, dict):
+            continue
+        amount = item.get("amount")
+        if amount in (None, "", 0):
+            continue
+        out.append((Decimal(str(amount)), (item.get("currency") or base).upper()))
+    return out
+
+
+@dataclass
+class Trips:
+    """Round-trip statistics of one symbol; `current` is the PnL of the open trip so far."""
+
+    count: int = 0
+    wins: int = 0
+    losses: int = 0  # trips with PnL < 0; count - wins - losses broke even
+    won: Decimal = ZERO  # sum of winning trips' PnL (> 0)
+    lost: Decimal = ZERO  # sum of losing trips' PnL (< 0)
+    current: Decimal = ZERO
+    pnls: list[Decimal] | None = None  # every closed trip's PnL, only when asked (reports)
+
+    def close(self, when: datetime | None) -> None:
+        pnl = self.current
+        self.count += 1
+        if pnl > 0:
+            self.wins += 1
+            self.won += pnl
+        elif pnl < 0:
+            self.losses += 1
+            self.lost += pnl
+        if self.pnls is not None:
+            self.pnls.append(pnl)
+        self.current = ZERO
+
+    def to_json(self) -> list:
+        return [self.count, self.wins, self.losses, str(self.won), str(self.lost), str(self.current)]
+
+    @classmethod
+    def from_json(cls, data) -> Trips:
+        if not data:
+            return cls()
+        count, wins, losses, won, lost, current = data
+        return cls(int(count), int(wins), int(losses), Decimal(won), Decimal(lost), Decimal(current))
+
+
+@dataclass
+class Book:
+    """One symbol's position under one cost basis."""
+
+    fifo: bool
+    base: str
+    quantity: Decimal = ZERO  # signed, long > 0
+    average_price: Decimal | None = None
+    realized_pnl: Decimal = ZERO
+    fees: Decimal = ZERO
+    unconverted_fees: dict[str, Decimal] = field(default_factory=dict)
+    lots: deque = field(default_factory=deque)  # FIFO: [unsigned quantity, price], oldest first
+    fill_count: int = 0
+    last_executed_at: datetime | None = None
+    last_fill_pk: int | None = None
+    last_price: Decimal | None = None
+    reported_pnl: Decimal = ZERO
+    reported_count: int = 0  # fills that carried a reported PnL (a zero sum is not "none")
+    trips: Trips = field(default_factory=Trips)
+    # FIFO: Σ lot quantity × lot price, exact, so the average is not re-summed each fill.
+    _lot_cost: Decimal = ZERO
+
+    @property
+    def last_key(self) -> tuple[datetime, int] | None:
+        if self.last_executed_at is None:
+            return None
+        return (self.last_executed_at, self.last_fill_pk or 0)
+
+    def apply(self, *, side: str, price: Decimal, quantity: Decimal, fees=(), executed_at=None, pk=None,
+              reported_pnl: Decimal | None = None) -> None:
+        """Book one fill (already known not to be void). `fees`: [(amount, CURRENCY)]."""
+        with localcontext(AMOUNT_CONTEXT):
+            self._apply(side, price, quantity, fees, executed_at, pk, reported_pnl)
+
+    def _apply(self, side, price, quantity, fees, executed_at, pk, reported_pnl) -> None:
+        # Caller holds localcontext(AMOUNT_CONTEXT) (one per batch: it is not free).
+        x = quantity
+        q = self.quantity
+        buy = side == "buy"
+        fee_base = ZERO
+        for amount, currency in fees:
+            if currency == self.base:
+                fee_base += amount
+            else:
+                self.unconverted_fees[currency] = self.unconverted_fees.get(currency, ZERO) + amount
+        self.fees += fee_base
+        if q == 0:
+            self.trips.current = ZERO  # a new trip opens
+        if q == 0 or (q > 0) == buy:
+            if self.fifo:
+                self.lots.append([x, price])
+                self._lot_cost += x * price
+                self.quantity = q + x if buy else q - x
+                self.average_price = q18(self._lot_cost / abs(self.quantity))
+            else:
+                size = abs(q)
+                previous = self.average_price or ZERO
+                self.average_price = q18((size * previous + x * price) / (size + x))
+                self.quantity = q + x if buy else q - x
+            self.trips.current += -fee_base
+        else:
+            sign = 1 if q > 0 else -1
+            if self.fifo:
+                remaining = x
+                pnl = ZERO
+                lots = self.lots
+                while remaining > 0 and lots:
+                    lot = lots[0]
+                    closed = remaining if remaining < lot[0] else lot[0]
+                    pnl += closed * (price - lot[1]) * sign
+                    self._lot_cost -= closed * lot[1]
+                    if closed == lot[0]:
+                        lots.popleft()
+                    else:
+                        lot[0] -= closed
+                    remaining -= closed
+                pnl = q18(pnl)
+                self.quantity = q + x if buy else q - x
+                if remaining > 0:  # a flip: the rest opens a lot at the fill's price
+                    lots.clear()
+                    lots.append([remaining, price])
+                    self._lot_cost = remaining * price
+                if lots:
+                    self.average_price = q18(self._lot_cost / abs(self.quantity))
+                else:
+                    self.average_price = None
+                    self._lot_cost = ZERO
+            else:
+                closed = x if x < abs(q) else abs(q)
+                pnl = q18(closed * (price - self.average_price) * sign)
+                self.quantity = q + x if buy else q - x
+                if self.quantity == 0:
+                    self.average_price = None
+                elif x > closed:
+                    self.average_price = price
+            self.realized_pnl += pnl
+            self.trips.current += pnl - fee_base
+            if self.quantity == 0 or (self.quantity > 0) != (q > 0):
+                self.trips.close(executed_at)
+        self.fill_count += 1
+        self.last_price = price
+        self.last_executed_at = executed_at
+        self.last_fill_pk = pk
+        if reported_pnl is not None:
+            self.reported_pnl += reported_pnl
+            self.reported_count += 1
+
+    # -- rows as the database gives them ------------------------------------------------------
+
+    def apply_rows(self, rows) -> None:
+        """Book fill rows shaped like state.FILL_COLUMNS (pk, side, price, quantity, fee,
+        fee_currency, other_fees, executed_at, reported_pnl), in (executed_at, pk) order."""
+        base = self.base
+        with localcontext(AMOUNT_CONTEXT):
+            for pk, side, price, quantity, fee, fee_currency, other_fees, executed_at, reported_pnl in rows:
+                if other_fees:
+                    fees = fill_fees(fee, fee_currency, other_fees, base)
+                elif fee:
+                    fees = ((fee, fee_currency.upper() if fee_currency else base),)
+                else:
+                    fees = ()
+                self._apply(side, price, quantity, fees, executed_at, pk, reported_pnl)
+
+    def lots_json(self) -> dict:
+        """What PositionState.lots holds: FIFO lots plus the running figures the model has
+        no column for (round-trip statistics, the sum of bot-reported PnL)."""
+        return {
+            "lots": [[str(q), str(p)] for q, p in self.lots],
+            "trips": self.trips.to_json(),
+            "reported_pnl": str(self.reported_pnl),
+            "reported_count": self.reported_count,
+        }
+
+    def load_lots_json(self, data) -> None:
+        if isinstance(data, list):  # the model's documented plain shape
+            data = {"lots": data}
+        data = data or {}
+        self.lots = deque([Decimal(q), Decimal(p)] for q, p in data.get("lots", ()))
+        with localcontext(AMOUNT_CONTEXT):
+            self._lot_cost = sum((q * p for q, p in self.lots), ZERO)
+        self.trips = Trips.from_json(data.get("trips"))
+        self.reported_pnl = Decimal(data.get("reported_pnl", "0"))
+        self.reported_count = int(data.get("reported_count", 0))

@@ -1,0 +1,348 @@
+"""The reports of SPEC 5: summary, period PnL, performance, reconciliation.
+
+Units: amounts are base-currency Decimals (exact, 18 places). `return_pct`,
+`win_rate` and `max_drawdown` are percents; `sharpe` and `sortino` are annualized
+(√365: crypto trades every day) from daily time-weighted returns; ratios are
+rounded to 8 places. A figure that cannot be computed (no losing trade for the
+profit factor, fewer than two days for a Sharpe ratio…) is null.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal, localcontext
+
+from django.conf import settings
+
+from accounts.errors import TradebookError
+from accounts.models import Account
+from accounts.values import AMOUNT_CONTEXT
+from snapshots.models import EquitySnapshot, SnapshotSource, WalletSnapshot
+from trades.books.cost import ZERO, Trips, fill_fees, q18
+from trades.books.rollup import HUNDRED, DayRow, day_rows
+from trades.books.state import new_book
+from trades.books.valuation import Converter, Valuation, valuation
+from trades.models import Fill, Trade
+
+RATIO = Decimal("1e-8")
+PERIODS = ("day", "week", "month")
+PERFORMANCE_BY = ("symbol", "bot", "strategy")
+
+
+def _ratio(value: Decimal | None) -> Decimal | None:
+    return None if value is None else value.quantize(RATIO, context=AMOUNT_CONTEXT)
+
+
+# -- closed trades -------------------------------------------------------------------------------
+
+def closed_trade_pnls(account: Account) -> list[Decimal] | None:
+    """PnL of the trades the bot closed (computed pnl, else its reported one); None when
+    the bot posts no closed trades (the statistics then use the fills' round trips)."""
+    rows = list(
+        Trade.objects.filter(account=account, status=Trade.Status.CLOSED).values_list("pnl", "reported_pnl")
+    )
+    if not rows:
+        return None
+    return [pnl if pnl is not None else rep for pnl, rep in rows if pnl is not None or rep is not None]
+
+
+def trade_stats(account: Account, value: Valuation) -> dict:
+    pnls = closed_trade_pnls(account)
+    if pnls is not None:
+        trips = Trips()
+        for pnl in pnls:
+            trips.current = pnl
+            trips.close(None)
+        source = "trades"
+    else:
+        trips = value.trips
+        source = "fills"
+    with localcontext(AMOUNT_CONTEXT):
+        n = trips.count
+        return {
+            "closed_trades": n,
+            "closed_trades_source": source,
+            "win_rate": _ratio(Decimal(trips.wins) / n * HUNDRED) if n else None,
+            "profit_factor": _ratio(trips.won / -trips.lost) if trips.lost else None,
+            "avg_win": _ratio(trips.won / trips.wins) if trips.wins else None,
+            "avg_loss": _ratio(trips.lost / trips.losses) if trips.losses else None,
+            "expectancy": _ratio((trips.won + trips.lost) / n) if n else None,
+        }
+
+
+# -- returns -------------------------------------------------------------------------------------
+
+def chained_return(rows: list[DayRow]) -> Decimal | None:
+    """Time-weighted return (percent) over these days: their returns chained."""
+    if not rows:
+        return None
+    with localcontext(AMOUNT_CONTEXT):
+        growth = Decimal(1)
+        for r in rows:
+            if r.return_pct is not None:
+                growth *= 1 + r.return_pct / HUNDRED
+        return _ratio((growth - 1) * HUNDRED)
+
+
+def risk_ratios(rows: list[DayRow]) -> tuple[Decimal | None, Decimal | None]:
+    """(Sharpe, Sortino), annualized, from the daily returns of closed days (risk-free 0)."""
+    returns = [r.return_pct / HUNDRED for r in rows if not r.live and r.return_pct is not None]
+    if len(returns) < 2:
+        return None, None
+    with localcontext(AMOUNT_CONTEXT):
+        n = len(returns)
+        mean = sum(returns, ZERO) / n
+        variance = sum(((r - mean) ** 2 for r in returns), ZERO) / (n - 1)
+        annual = Decimal(365).sqrt()
+        sharpe = mean / variance.sqrt() * annual if variance > 0 else None
+        downside = sum((min(r, ZERO) ** 2 for r in returns), ZERO) / n
+        sortino = mean / downside.sqrt() * annual if downside > 0 else None
+        return _ratio(sharpe), _ratio(sortino)
+
+
+def max_drawdown(account: Account) -> Decimal | None:
+    """Largest peak-to-trough fall of equity (percent of the peak), from the equity
+    snapshots: computed ones, or the reported ones when there are none."""
+    for source in (SnapshotSource.COMPUTED, SnapshotSource.REPORTED):
+        # Ordered by time in SQL (a datetime); the amounts are compared in Python.
+        equities = list(
+            EquitySnapshot.objects.filter(account=account, source=source)
+            .order_by("exchange_ts", "id").values_list("equity", flat=True).iterator(chunk_size=10000)
+        )
+        if equities:
+            break
+    else:
+        return None
+    with localcontext(AMOUNT_CONTEXT):
+        peak, worst = None, ZERO
+        for e in equities:
+            if peak is None or e > peak:
+                peak = e
+            if peak > 0:
+                worst = max(worst, (peak - e) / peak)
+        return _ratio(worst * HUNDRED)
+
+
+# -- reconciliation ------------------------------------------------------------------------------
+
+def reconciliation(account: Account, value: Valuation) -> dict:
+    """The bot-reported figures beside the computed ones; differences past
+    settings.RECONCILE_TOLERANCE (absolute, base currency or quantity) are listed."""
+    tolerance = Decimal(str(settings.RECONCILE_TOLERANCE))
+    differences: list[dict] = []
+
+    def compare(field: str, computed: Decimal, reported: Decimal | None, **extra) -> None:
+        if reported is None:
+            return
+        diff = computed - reported
+        if abs(diff) > tolerance:
+            differences.append({"field": field, **extra, "computed": computed, "reported": reported,
+                                "difference": diff})
+
+    closed_reported = [
+        r for r in Trade.objects.filter(account=account, status=Trade.Status.CLOSED, reported_pnl__isnull=False)
+        .values_list("reported_pnl", flat=True)
+    ]
+    reported_pnl = None
+    if value.reported_fills or closed_reported:
+        # A bot reports PnL per fill or per trade, not both: the trades win when there are any.
+        reported_pnl = sum(closed_reported, ZERO) if closed_reported else value.reported_pnl
+        compare("pnl", value.realized_pnl - value.fees, reported_pnl)
+
+    snap = (
+        EquitySnapshot.objects.filter(account=account, source=SnapshotSource.REPORTED)
+        .order_by("-exchange_ts", "-id").select_related("bot").first()
+    )
+    equity = None
+    if snap is not None:
+        equity = {"equity": snap.equity, "cash": snap.cash, "at": snap.exchange_ts,
+                  "bot": snap.bot.key if snap.bot else None}
+        compare("equity", value.equity, snap.equity)
+
+    wallets = {}
+    base = account.base_currency.upper()
+    coins = WalletSnapshot.objects.filter(account=account).order_by("coin").values_list("coin", flat=True).distinct()
+    for coin in coins:
+        w = WalletSnapshot.objects.filter(account=account, coin=coin).order_by("-exchange_ts", "-id").first()
+        wallets[coin] = {"wallet_balance": w.wallet_balance, "available_balance": w.available_balance,
+                         "equity": w.equity, "at": w.exchange_ts}
+        if coin.upper() == base:
+            compare("wallet_balance", value.cash, w.wallet_balance, coin=coin)
+
+    positions = {}
+    for p in value.positions:
+        if p.reported_size is not None:
+            positions[p.symbol] = {"quantity": p.reported_size, "at": p.reported_at}
+            compare("quantity", p.quantity, p.reported_size, symbol=p.symbol)
+
+    return {"pnl": reported_pnl, "equity": equity, "wallets": wallets, "positions": positions,
+            "tolerance": tolerance, "differences": differences}
+
+
+# -- summary -------------------------------------------------------------------------------------
+
+def summary(*, account: Account) -> dict:
+    """Every figure of SPEC 5's summary (see the module docstring for units)."""
+    value = valuation(account=account)
+    days = day_rows(account, value=value)
+    sharpe, sortino = risk_ratios(days)
+    flags = [
+        f"fees of {amount} {currency} not counted: no mark {currency}{value.base_currency.upper()}"
+        for currency, amount in sorted(value.unconverted_fees.items())
+    ] + [
+        f"cash flows of {amount} {currency} not counted: no mark {currency}{value.base_currency.upper()}"
+        for currency, amount in sorted(value.unconverted_cash_flows.items())
+    ]
+    out = {
+        "account": account.slug,
+        "base_currency": account.base_currency,
+        "as_of": value.at,
+        "equity": value.equity,
+        "cash": value.cash,
+        "realized_pnl": value.realized_pnl,
+        "unrealized_pnl": value.unrealized_pnl,
+        "fees": value.fees,
+        "funding": value.funding,
+        "net_pnl": value.net_pnl,
+        "return_pct": chained_return(days),
+        "open_positions": value.positions_count,
+        "fills": value.fills,
+    }
+    out.update(trade_stats(account, value))
+    out.update({
+        "max_drawdown": max_drawdown(account),
+        "sharpe": sharpe,
+        "sortino": sortino,
+        "marks": {s: {"price": p.price, "source": p.source, "at": p.at} for s, p in sorted(value.marks.items())},
+        "fee_conversions": {c: {"symbol": f"{c}{value.base_currency.upper()}", "price": p.price, "source": p.source}
+                            for c, p in sorted(value.fee_conversions.items())},
+        "unconverted_fees": value.unconverted_fees,
+        "flags": flags,
+        "reported": reconciliation(account, value),
+    })
+    return out
+
+
+# -- period PnL ----------------------------------------------------------------------------------
+
+def _period_start(day: date, period: str) -> date:
+    if period == "week":
+        return day - timedelta(days=day.weekday())  # ISO weeks start on Monday
+    if period == "month":
+        return day.replace(day=1)
+    return day
+
+
+def period_pnl(*, account: Account, period: str) -> list[dict]:
+    """Realized, fees, funding, net, external cash flows, equity at the period's end and its
+    time-weighted return, per day/week/month, oldest first (closed days from DailyPnl,
+    today live)."""
+    if period not in PERIODS:
+        raise TradebookError(f"must be one of {', '.join(PERIODS)}", field="period")
+    groups: dict[date, list[DayRow]] = {}
+    for row in day_rows(account):
+        groups.setdefault(_period_start(row.day, period), []).append(row)
+    out = []
+    with localcontext(AMOUNT_CONTEXT):
+        for start, rows in groups.items():
+            realized = sum((r.realized_pnl for r in rows), ZERO)
+            fees = sum((r.fees for r in rows), ZERO)
+            funding = sum((r.funding for r in rows), ZERO)
+            out.append({
+                "period": start,
+                "end": rows[-1].day,
+                "realized_pnl": realized,
+                "fees": fees,
+                "funding": funding,
+                "net_pnl": realized - fees + funding,
+                "cash_flows": sum((r.cash_flows for r in rows), ZERO),
+                "equity": rows[-1].equity_end,
+                "return_pct": chained_return(rows),
+                "fills": sum(r.fills for r in rows),
+                "complete": not rows[-1].live,
+            })
+    return out
+
+
+# -- performance ---------------------------------------------------------------------------------
+
+def performance(*, account: Account, by: str) -> list[dict]:
+    """PnL broken down by symbol, bot (the fill's bot) or strategy (the strategy of the
+    fill's trade). A fill's realized PnL and fees go to its own bot/strategy — the one
+    that closed the position earns the closing PnL."""
+    if by not in PERFORMANCE_BY:
+        raise TradebookError(f"must be one of {', '.join(PERFORMANCE_BY)}", field="by")
+    value = valuation(account=account)
+    if by == "symbol":
+        return [
+            {"key": p.symbol, "realized_pnl": p.realized_pnl, "fees": p.fees, "net_pnl": p.realized_pnl - p.fees,
+             "unrealized_pnl": p.unrealized_pnl, "quantity": p.quantity, "fills": p.fill_count,
+             "unconverted_fees": p.unconverted_fees}
+            for p in value.positions if p.fill_count
+        ]
+    base = account.base_currency.upper()
+    if by == "bot":
+        names = dict(account.bots.values_list("pk", "key"))
+        trade_key = {}
+    else:
+        names = {}
+        trade_key = dict(Trade.objects.filter(account=account).values_list("external_id", "strategy"))
+    groups: dict = {}
+
+    def group(key):
+        g = groups.get(key)
+        if g is None:
+            g = groups[key] = {"realized_pnl": ZERO, "fees": ZERO, "other_fees": {}, "fills": 0, "volume": ZERO,
+                               "closed_trades": 0, "wins": 0, "trade_pnl": ZERO}
+        return g
+
+    rows = (
+        Fill.objects.filter(account=account, voided_at__isnull=True)
+        .order_by("symbol", "executed_at", "id")
+        .values_list("symbol", "id", "side", "price", "quantity", "fee", "fee_currency", "other_fees",
+                     "executed_at", "bot_id", "trade_id")
+        .iterator(chunk_size=20000)
+    )
+    books: dict = {}
+    with localcontext(AMOUNT_CONTEXT):
+        for symbol, pk, side, price, quantity, fee, fee_currency, other_fees, at, bot_id, trade_id in rows:
+            book = books.get(symbol)
+            if book is None:
+                book = books[symbol] = new_book(account)
+            fees = fill_fees(fee, fee_currency, other_fees, base)
+            before = book.realized_pnl
+            book._apply(side, price, quantity, fees, at, pk, None)
+            key = names.get(bot_id) if by == "bot" else (trade_key.get(trade_id) or None)
+            g = group(key)
+            g["realized_pnl"] += book.realized_pnl - before
+            for amount, currency in fees:
+                if currency == base:
+                    g["fees"] += amount
+                else:
+                    g["other_fees"][currency] = g["other_fees"].get(currency, ZERO) + amount
+            g["fills"] += 1
+            g["volume"] += q18(price * quantity)
+        closed = Trade.objects.filter(account=account, status=Trade.Status.CLOSED).values_list(
+            "bot__key" if by == "bot" else "strategy", "pnl", "reported_pnl"
+        )
+        for key, pnl, reported in closed:
+            pnl = pnl if pnl is not None else reported
+            g = group(key or None)
+            g["closed_trades"] += 1
+            if pnl is not None:
+                g["trade_pnl"] += pnl
+                g["wins"] += pnl > 0
+        converter = Converter(account, dict(value.marks))
+        out = []
+        for key in sorted(groups, key=lambda k: (k is None, k or "")):
+            g = groups[key]
+            converted, missing = converter.convert(g.pop("other_fees"))
+            g["fees"] += converted
+            n = g["closed_trades"]
+            out.append({
+                "key": key, "realized_pnl": g["realized_pnl"], "fees": g["fees"],
+                "net_pnl": g["realized_pnl"] - g["fees"], "fills": g["fills"], "volume": g["volume"],
+                "unconverted_fees": missing, "closed_trades": n, "trade_pnl": g["trade_pnl"],
+                "win_rate": _ratio(Decimal(g["wins"]) / n * HUNDRED) if n else None,
+            })
+    return out

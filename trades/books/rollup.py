@@ -1,0 +1,249 @@
+"""Days of an account: the replay behind DailyPnl and the time-weighted returns.
+
+`replay_days` walks the account's history in time order — fills, cash flows and
+marks merged — keeping the books and the newest price of every symbol, and closes
+each UTC day with its realized PnL, fees, funding, external cash flows, equity at
+the end and its time-weighted return: the day is split at every deposit,
+withdrawal or transfer, each piece's return is equity just before the flow over
+equity just after the previous one, and the pieces are chained. A deposit is
+therefore never profit.
+
+In the replay a position is valued at the newest posted mark or fill price up to
+that moment (reported position snapshots are not replayed), and a fee in another
+currency at the newest `<CUR><BASE>` price up to that moment.
+
+`roll_up_days` stores closed days in DailyPnl (idempotent upsert); `day_rows`
+gives the reports every day: rolled-up rows when they are current, else a replay,
+and today computed live from the valuation.
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal, localcontext
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Account
+from accounts.values import AMOUNT_CONTEXT
+from snapshots.models import Mark
+from trades.books.cost import ZERO, fill_fees, q18
+from trades.books.marks import conversion_symbol
+from trades.books.state import new_book
+from trades.books.valuation import EXTERNAL_KINDS, FUNDING, Valuation, cash_flow_totals, valuation
+from trades.models import CashFlow, DailyPnl, Fill
+
+HUNDRED = Decimal(100)
+
+
+@dataclass
+class DayRow:
+    day: date
+    realized_pnl: Decimal = ZERO
+    fees: Decimal = ZERO
+    funding: Decimal = ZERO
+    cash_flows: Decimal = ZERO
+    equity_end: Decimal | None = None
+    return_pct: Decimal | None = None
+    fills: int = 0
+    live: bool = False
+
+    @property
+    def net_pnl(self) -> Decimal:
+        return self.realized_pnl - self.fees + self.funding
+
+    def as_dict(self) -> dict:
+        return {
+            "day": self.day, "realized_pnl": self.realized_pnl, "fees": self.fees, "funding": self.funding,
+            "net_pnl": self.net_pnl, "cash_flows": self.cash_flows, "equity": self.equity_end,
+            "return_pct": self.return_pct, "fills": self.fills,
+        }
+
+
+def day_start(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def _stream(account: Account, until: datetime):
+    """(time, order, kind, payload) of fills, marks and cash flows before `until`, in time order."""
+    fills = (
+        Fill.objects.filter(account=account, voided_at__isnull=True, executed_at__lt=until)
+        .order_by("executed_at", "id")
+        .values_list("executed_at", "id", "symbol", "side", "price", "quantity", "fee", "fee_currency",
+                     "other_fees")
+        .iterator(chunk_size=20000)
+    )
+    marks = (
+        Mark.objects.filter(account=account, ts__lt=until).order_by("ts", "id")
+        .values_list("ts", "id", "symbol", "price").iterator(chunk_size=20000)
+    )
+    flows = (
+        CashFlow.objects.filter(account=account, ts__lt=until).order_by("ts", "id")
+        .values_list("ts", "id", "kind", "amount", "currency").iterator(chunk_size=20000)
+    )
+    # At one instant: a mark first (it prices what follows), then fills, then cash flows.
+    return heapq.merge(
+        ((r[0], 0, r[1], "mark", r) for r in marks),
+        ((r[0], 1, r[1], "fill", r) for r in fills),
+        ((r[0], 2, r[1], "flow", r) for r in flows),
+    )
+
+
+def replay_days(account: Account, *, until: date) -> list[DayRow]:
+    """Every day from the first fill or cash flow to `until` (inclusive), replayed."""
+    end = day_start(until + timedelta(days=1))
+    base = account.base_currency.upper()
+    books: dict = {}
+    prices: dict[str, Decimal] = {}
+    flows_total = realized_total = fees_total = ZERO
+    rows: list[DayRow] = []
+    row: DayRow | None = None
+    start_equity = account.initial_capital  # equity at the start of the current piece
+    growth = Decimal(1)  # chained (1 + piece return) of the current day
+
+    def equity() -> Decimal:
+        unrealized = ZERO
+        for symbol, book in books.items():
+            if book.quantity and book.average_price is not None:
+                unrealized += book.quantity * (prices[symbol] - book.average_price)
+        return account.initial_capital + flows_total + realized_total - fees_total + q18(unrealized)
+
+    def close_day() -> None:
+        nonlocal start_equity, growth
+        row.equity_end = equity()
+        if start_equity > 0:
+            growth *= row.equity_end / start_equity
+        row.return_pct = q18((growth - 1) * HUNDRED)
+        rows.append(row)
+        start_equity, growth = row.equity_end, Decimal(1)
+
+    def fee_value(amount: Decimal, currency: str) -> Decimal:
+        if currency == base:
+            return amount
+        price = prices.get(conversion_symbol(currency, base))
+        return q18(amount * price) if price is not None else ZERO
+
+    with localcontext(AMOUNT_CONTEXT):
+        for at, _order, _pk, kind, r in _stream(account, end):
+            day = at.astimezone(UTC).date()
+            if row is None:
+                row = DayRow(day=day)
+            while day > row.day:  # close the day and any quiet days after it
+                close_day()
+                row = DayRow(day=row.day + timedelta(days=1))
+            if kind == "mark":
+                prices[r[2]] = r[3]
+            elif kind == "fill":
+                _at, pk, symbol, side, price, quantity, fee, fee_currency, other_fees = r
+                book = books.get(symbol)
+                if book is None:
+                    book = books[symbol] = new_book(account)
+                fees = fill_fees(fee, fee_currency, other_fees, base)
+                before_realized, before_fees = book.realized_pnl, book.fees
+                book._apply(side, price, quantity, fees, at, pk, None)
+                fee_delta = book.fees - before_fees + sum(
+                    (fee_value(a, c) for a, c in fees if c != base), ZERO
+                )
+                realized_total += book.realized_pnl - before_realized
+                fees_total += fee_delta
+                row.realized_pnl += book.realized_pnl - before_realized
+                row.fees += fee_delta
+                row.fills += 1
+                prices[symbol] = price
+            else:
+                _at, _pk, flow_kind, amount, currency = r
+                value = fee_value(amount, currency.upper())
+                if flow_kind in EXTERNAL_KINDS:
+                    before = equity()
+                    if start_equity > 0:
+                        growth *= before / start_equity
+                    start_equity = before + value
+                    row.cash_flows += value
+                elif flow_kind == FUNDING:
+                    row.funding += value
+                flows_total += value
+        if row is not None:
+            while True:
+                close_day()
+                if row.day >= until:
+                    break
+                row = DayRow(day=row.day + timedelta(days=1))
+    return [r for r in rows if r.day <= until]
+
+
+def roll_up_days(*, account: Account, until: date | None = None) -> int:
+    """Upsert DailyPnl for every day up to `until` (default: yesterday, UTC); returns
+    the number of rows written. Idempotent: the days are replayed from the fills."""
+    if until is None:
+        until = timezone.now().astimezone(UTC).date() - timedelta(days=1)
+    rows = replay_days(account, until=until)
+    objs = [
+        DailyPnl(account=account, day=r.day, realized_pnl=r.realized_pnl, fees=r.fees, funding=r.funding,
+                 net_pnl=r.net_pnl, cash_flows=r.cash_flows, equity_end=r.equity_end, return_pct=r.return_pct,
+                 fills=r.fills)
+        for r in rows
+    ]
+    with transaction.atomic():
+        DailyPnl.objects.bulk_create(
+            objs, batch_size=1000, update_conflicts=True, unique_fields=["account", "day"],
+            update_fields=["realized_pnl", "fees", "funding", "net_pnl", "cash_flows", "equity_end", "return_pct",
+                           "fills", "computed_at"],
+        )
+    return len(objs)
+
+
+def _first_activity(account: Account) -> datetime | None:
+    firsts = [
+        Fill.objects.filter(account=account, voided_at__isnull=True).order_by("executed_at")
+        .values_list("executed_at", flat=True).first(),
+        CashFlow.objects.filter(account=account).order_by("ts").values_list("ts", flat=True).first(),
+    ]
+    firsts = [f for f in firsts if f is not None]
+    return min(firsts) if firsts else None
+
+
+def day_rows(account: Account, *, value: Valuation | None = None, now: datetime | None = None) -> list[DayRow]:
+    """Every day of the account to today: DailyPnl rows when they reach yesterday (else the
+    days are replayed, not stored), and today live from the valuation."""
+    now = now or timezone.now()
+    today = now.astimezone(UTC).date()
+    yesterday = today - timedelta(days=1)
+    value = value or valuation(account=account)
+    rolled = [
+        DayRow(day=d.day, realized_pnl=d.realized_pnl, fees=d.fees, funding=d.funding, cash_flows=d.cash_flows,
+               equity_end=d.equity_end, return_pct=d.return_pct, fills=d.fills)
+        for d in DailyPnl.objects.filter(account=account, day__lt=today).order_by("day")
+    ]
+    if not rolled or rolled[-1].day < yesterday:
+        # Not rolled up (yet): replay the closed days, without storing them.
+        first = _first_activity(account)
+        rolled = replay_days(account, until=yesterday) if first and first.astimezone(UTC).date() < today else []
+    return rolled + [live_day(account, rolled, value, today)]
+
+
+def live_day(account: Account, rolled: list[DayRow], value: Valuation, today: date) -> DayRow:
+    """Today from the valuation minus the closed days. Its return treats today's external
+    cash flows as made at the start of the day (there is no stored state to split at)."""
+    with localcontext(AMOUNT_CONTEXT):
+        flows = cash_flow_totals(account, since=day_start(today))
+        external = sum((v for (k, c), v in flows.items() if k in EXTERNAL_KINDS and c == value.base_currency.upper()),
+                       ZERO)
+        funding = sum((v for (k, c), v in flows.items() if k == FUNDING and c == value.base_currency.upper()), ZERO)
+        row = DayRow(
+            day=today,
+            realized_pnl=value.realized_pnl - sum((r.realized_pnl for r in rolled), ZERO),
+            fees=value.fees - sum((r.fees for r in rolled), ZERO),
+            funding=funding,
+            cash_flows=external,
+            equity_end=value.equity,
+            fills=value.fills - sum(r.fills for r in rolled),
+            live=True,
+        )
+        start = rolled[-1].equity_end if rolled and rolled[-1].equity_end is not None else account.initial_capital
+        capital = start + external
+        if capital > 0:
+            row.return_pct = q18((value.equity - capital) / capital * HUNDRED)
+    return row

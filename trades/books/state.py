@@ -1,0 +1,181 @@
+"""PositionState maintenance: incremental `apply_fills` and exact `recompute_symbols`.
+
+Both run inside the caller's transaction (ingest's, or a void's) and open none of
+their own beyond what Django's atomic blocks nest. The states of the touched
+symbols are locked (SELECT … FOR UPDATE on PostgreSQL) so two ingests of the same
+symbol serialize on the state row instead of losing an update.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from django.db import transaction
+
+from accounts.models import Account
+from trades.books.cost import Book
+from trades.models import Fill, PositionState
+
+# The order of Book.apply_rows' tuple; `symbol` is prepended where rows of many symbols stream.
+FILL_COLUMNS = ("pk", "side", "price", "quantity", "fee", "fee_currency", "other_fees", "executed_at",
+                "reported_pnl")
+STATE_FIELDS = ["quantity", "average_price", "realized_pnl", "fees", "unconverted_fees", "lots", "fill_count",
+                "last_executed_at", "last_fill_pk", "last_price", "updated_at"]
+
+
+def new_book(account: Account) -> Book:
+    return Book(fifo=account.cost_basis == Account.CostBasis.FIFO, base=account.base_currency.upper())
+
+
+def book_from_state(account: Account, state: PositionState) -> Book:
+    book = new_book(account)
+    book.quantity = state.quantity
+    book.average_price = state.average_price
+    book.realized_pnl = state.realized_pnl
+    book.fees = state.fees
+    book.unconverted_fees = {c: _dec(v) for c, v in (state.unconverted_fees or {}).items()}
+    book.fill_count = state.fill_count
+    book.last_executed_at = state.last_executed_at
+    book.last_fill_pk = state.last_fill_pk
+    book.last_price = state.last_price
+    book.load_lots_json(state.lots)
+    return book
+
+
+def book_to_state(book: Book, state: PositionState) -> PositionState:
+    state.quantity = book.quantity
+    state.average_price = book.average_price
+    state.realized_pnl = book.realized_pnl
+    state.fees = book.fees
+    state.unconverted_fees = {c: str(v) for c, v in sorted(book.unconverted_fees.items())}
+    state.lots = book.lots_json()
+    state.fill_count = book.fill_count
+    state.last_executed_at = book.last_executed_at
+    state.last_fill_pk = book.last_fill_pk
+    state.last_price = book.last_price
+    return state
+
+
+def _dec(value):
+    from decimal import Decimal
+
+    return Decimal(str(value))
+
+
+def _locked_states(account: Account, symbols: list[str]) -> dict[str, PositionState]:
+    """The states of these symbols, created when missing, locked for this transaction."""
+    qs = PositionState.objects.select_for_update().filter(account=account, symbol__in=symbols).order_by("symbol")
+    states = {s.symbol: s for s in qs}
+    missing = [s for s in symbols if s not in states]
+    if missing:
+        PositionState.objects.bulk_create(
+            [PositionState(account=account, symbol=s) for s in missing], ignore_conflicts=True
+        )
+        qs = PositionState.objects.select_for_update().filter(account=account, symbol__in=missing).order_by("symbol")
+        states.update({s.symbol: s for s in qs})
+    return states
+
+
+def _fill_key(fill: Fill):
+    return (fill.executed_at, fill.pk or 0)
+
+
+def apply_fills(*, account: Account, fills: Iterable[Fill]) -> None:
+    """Book fills just written (any order, any symbols) into PositionState.
+
+    Fast path: the new fills of a symbol are all newer than the newest applied one
+    (by (executed_at, pk)): they are applied in memory on the stored state. Anything
+    else — an older fill, a fill seen before, a void, a row without pk — recomputes
+    that one symbol from its fills, so the result is exact whatever the order or
+    the number of calls. Queries: one locked read, one bulk update (plus creates).
+    """
+    fills = list(fills)
+    if not fills:
+        return
+    by_symbol: dict[str, list[Fill]] = {}
+    for fill in fills:
+        by_symbol.setdefault(fill.symbol, []).append(fill)
+    symbols = sorted(by_symbol)
+    with transaction.atomic():
+        states = _locked_states(account, symbols)
+        changed: list[PositionState] = []
+        recompute: list[str] = []
+        for symbol in symbols:
+            new = sorted(by_symbol[symbol], key=_fill_key)
+            if any(f.pk is None or f.voided_at is not None for f in new):
+                recompute.append(symbol)
+                continue
+            state = states[symbol]
+            book = book_from_state(account, state)
+            last = book.last_key
+            if last is not None and _fill_key(new[0]) <= last:
+                recompute.append(symbol)
+                continue
+            book.apply_rows(
+                (f.pk, f.side, f.price, f.quantity, f.fee, f.fee_currency, f.other_fees, f.executed_at,
+                 f.reported_pnl)
+                for f in new
+            )
+            changed.append(book_to_state(book, state))
+        if changed:
+            PositionState.objects.bulk_update(changed, STATE_FIELDS)
+        if recompute:
+            recompute_symbols(account=account, symbols=recompute)
+
+
+def stream_books(account: Account, symbols: Iterable[str] | None = None, *,
+                 chunk_size: int = 20000) -> Iterator[tuple[str, Book]]:
+    """(symbol, Book) computed from the non-void fills alone, one symbol after another.
+
+    Streams (values_list, server-side cursor on PostgreSQL) in the order of the
+    index (account, symbol, executed_at, id): no model instances, no sort.
+    """
+    qs = Fill.objects.filter(account=account, voided_at__isnull=True)
+    if symbols is not None:
+        qs = qs.filter(symbol__in=list(symbols))
+    rows = qs.order_by("symbol", "executed_at", "id").values_list("symbol", *FILL_COLUMNS).iterator(
+        chunk_size=chunk_size
+    )
+    current: str | None = None
+    batch: list[tuple] = []
+    book: Book | None = None
+    for row in rows:
+        symbol = row[0]
+        if symbol != current:
+            if book is not None:
+                book.apply_rows(batch)
+                yield current, book
+            current, book, batch = symbol, new_book(account), []
+        batch.append(row[1:])
+        if len(batch) >= chunk_size:
+            book.apply_rows(batch)
+            batch = []
+    if book is not None:
+        book.apply_rows(batch)
+        yield current, book
+
+
+def recompute_symbols(*, account: Account, symbols: Iterable[str]) -> None:
+    """Rebuild PositionState of these symbols from their non-void fills (exact)."""
+    symbols = sorted(set(symbols))
+    if not symbols:
+        return
+    with transaction.atomic():
+        _locked_states(account, symbols)
+        books = dict(stream_books(account, symbols))
+        rows = []
+        for symbol in symbols:
+            book = books.get(symbol) or new_book(account)
+            rows.append(book_to_state(book, PositionState(account=account, symbol=symbol)))
+        PositionState.objects.bulk_create(
+            rows, update_conflicts=True, unique_fields=["account", "symbol"], update_fields=STATE_FIELDS,
+        )
+
+
+def recompute_account(*, account: Account) -> int:
+    """Rebuild every PositionState of the account; returns the number of symbols."""
+    with transaction.atomic():
+        existing = set(PositionState.objects.filter(account=account).values_list("symbol", flat=True))
+        symbols = set(Fill.objects.filter(account=account).values_list("symbol", flat=True).distinct())
+        recompute_symbols(account=account, symbols=existing | symbols)
+    return len(existing | symbols)
