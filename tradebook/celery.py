@@ -1,11 +1,78 @@
-"""The Celery app: configured from Django settings (CELERY_*), tasks found in the apps."""
+"""The Celery app: configured from Django settings (CELERY_*), tasks found in the apps, beat's schedule.
+
+Beat's schedule is built from settings when the app is configured:
+
+- `snapshots.round` at every multiple of SNAPSHOT_INTERVAL seconds since the epoch
+  (`on_the_interval`: ticks fall on the interval boundaries, whenever beat started);
+  the round is stamped with the time beat sent it (`at`), so the interval it
+  snapshots is the scheduled one even if it waits in the queue;
+- nightly at NIGHTLY_AT (UTC): the daily PnL roll-up and the retention policy.
+
+Any number of beats may run (by mistake or for availability): a second tick of
+the same interval finds the snapshots taken and writes nothing — the guarantee is
+the database's unique keys, not beat's uniqueness.
+"""
 
 import os
+from datetime import UTC, datetime, timedelta
 
 from celery import Celery
+from celery.schedules import crontab, schedstate, schedule
+from celery.signals import before_task_publish
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tradebook.settings")
 
 app = Celery("tradebook")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+class on_the_interval(schedule):  # noqa: N801 - named like celery's own schedules (crontab, solar)
+    """Due at every multiple of `run_every` since the Unix epoch (UTC), e.g. :00 of each minute for 60 s."""
+
+    def is_due(self, last_run_at: datetime) -> schedstate:
+        seconds = self.run_every.total_seconds()
+        now = self.now().timestamp()
+        last = self.maybe_make_aware(last_run_at).timestamp()
+        to_next_boundary = (now // seconds + 1) * seconds - now
+        # Due once the clock has crossed a boundary since the last run; beat sleeps until the next one.
+        return schedstate(is_due=now // seconds > last // seconds, next=to_next_boundary)
+
+    def __repr__(self) -> str:
+        return f"<on the interval: every {self.run_every.total_seconds():g}s>"
+
+    def remaining_estimate(self, last_run_at: datetime) -> timedelta:
+        return timedelta(seconds=self.is_due(last_run_at).next)
+
+
+@app.on_after_configure.connect
+def build_beat_schedule(sender: Celery, **_kwargs) -> None:
+    from django.conf import settings
+
+    interval = settings.SNAPSHOT_INTERVAL
+    sender.conf.beat_schedule = {
+        "snapshot-round": {
+            "task": "snapshots.round",
+            "schedule": on_the_interval(timedelta(seconds=interval)),
+            # A round not started within its interval is superseded by the next one.
+            "options": {"expires": interval},
+        },
+        "nightly-roll-up": {
+            "task": "trades.roll_up_daily_pnl",
+            "schedule": crontab(hour=settings.NIGHTLY_HOUR, minute=settings.NIGHTLY_MINUTE),
+        },
+        "nightly-retention": {
+            "task": "snapshots.prune",
+            "schedule": crontab(hour=settings.NIGHTLY_HOUR, minute=settings.NIGHTLY_MINUTE),
+        },
+    }
+
+
+@before_task_publish.connect
+def stamp_round_time(sender: str | None = None, body=None, **_kwargs) -> None:
+    """Give a snapshot round the time it was sent (by beat: its scheduled tick) unless it has one."""
+    if sender != "snapshots.round" or not isinstance(body, tuple | list) or len(body) < 2:
+        return
+    kwargs = body[1]
+    if isinstance(kwargs, dict) and kwargs.get("at") is None:
+        kwargs["at"] = datetime.now(UTC).isoformat()

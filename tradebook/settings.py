@@ -4,6 +4,7 @@ Defaults are safe for development: an SQLite file and an embedded Celery broker
 under ./data, DEBUG off. A bad value fails at start with the variable's name.
 """
 
+import os
 import secrets
 from pathlib import Path
 
@@ -53,6 +54,13 @@ DATABASES["default"]["CONN_MAX_AGE"] = _typed("CONN_MAX_AGE", int, 0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = _bool("CONN_HEALTH_CHECKS", True)
 USING_DEFAULT_DATABASE = env.str("DATABASE_URL", default="") == ""
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Tests on SQLite use a file, not memory, so a real Celery worker (another process) can share the
+    # test database (tests/snapshots/test_worker.py). One file per test process: runs never collide.
+    import tempfile as _tempfile
+
+    DATABASES["default"].setdefault("TEST", {}).setdefault(
+        "NAME", str(Path(_tempfile.gettempdir()) / f"tradebook-test-{os.getpid()}.sqlite3")
+    )
     # Writers wait for each other instead of failing with "database is locked".
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("timeout", 30)
     DATABASES["default"]["OPTIONS"].setdefault("transaction_mode", "IMMEDIATE")
@@ -225,6 +233,22 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "processed_folder": str(BROKER_DIR / "processed"),
         "store_processed": False,
     }
+else:
+    # Redis: a message taken but not acknowledged (acks_late; its worker was killed) goes back to the
+    # queue after visibility_timeout — it must exceed the longest task (the nightly time limit). RabbitMQ
+    # redelivers at once when the connection drops and ignores these options.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": _typed("CELERY_VISIBILITY_TIMEOUT", int, 7200),
+        "socket_connect_timeout": 5,
+        "socket_timeout": 30,
+    }
+    if CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] < 10:
+        # Tests use a few seconds to see a redelivery quickly; restore abandoned messages as often.
+        CELERY_BROKER_TRANSPORT_OPTIONS.update(unacked_restore_interval=1, unacked_restore_throttle=1)
+# One queue name per deployment, so several tradebooks (or test runs) can share one Redis.
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
+# With acks_late, a task running when the broker connection drops is redelivered; stop our copy.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
 CELERY_TASK_ALWAYS_EAGER = _bool("CELERY_TASK_ALWAYS_EAGER", False)
@@ -241,6 +265,14 @@ SNAPSHOT_INTERVAL = _typed("SNAPSHOT_INTERVAL", int, 60)
 SNAPSHOT_RETENTION_DAYS = _typed("SNAPSHOT_RETENTION_DAYS", int, 7)
 # Hourly snapshots are kept this long after the raw window, then one a day.
 SNAPSHOT_HOURLY_DAYS = _typed("SNAPSHOT_HOURLY_DAYS", int, 90)
+# When the nightly roll-up and retention run (UTC, HH:MM).
+NIGHTLY_AT = env.str("NIGHTLY_AT", default="00:15")
+try:
+    NIGHTLY_HOUR, NIGHTLY_MINUTE = (int(part) for part in NIGHTLY_AT.split(":"))
+    if not (0 <= NIGHTLY_HOUR < 24 and 0 <= NIGHTLY_MINUTE < 60):
+        raise ValueError
+except ValueError:
+    raise ImproperlyConfigured(f"Environment variable NIGHTLY_AT must be HH:MM (UTC), not {NIGHTLY_AT!r}")
 
 for _name, _value in (("SNAPSHOT_INTERVAL", SNAPSHOT_INTERVAL), ("API_MAX_ITEMS", API_MAX_ITEMS),
                       ("API_MAX_BYTES", API_MAX_BYTES), ("API_PAGE_SIZE", API_PAGE_SIZE)):

@@ -1,0 +1,67 @@
+"""Celery tasks of the snapshot round and of retention. Thin: they take ids and call services.
+
+Every task here is idempotent (the database refuses a second snapshot of an
+interval; retention converges), hence `acks_late` + `reject_on_worker_lost`: a
+task whose worker dies mid-way is redelivered and simply runs again. Retries
+only on transient database errors (a dropped connection, SQLite's "database is
+locked", PostgreSQL serialization failures and deadlocks — Django raises all of
+them as OperationalError/InterfaceError), bounded, with exponential backoff.
+Celery's Django fixup closes stale database connections before and after every
+task (tests/snapshots/test_worker.py checks none is left open).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from celery import shared_task
+from django.conf import settings
+from django.db import InterfaceError, OperationalError
+from django.utils import timezone
+
+from accounts.values import parse_time
+from snapshots.retention import prune_snapshots
+from snapshots.take import active_account_ids, interval_start, take_snapshot
+
+logger = logging.getLogger(__name__)
+
+TRANSIENT_DB_ERRORS = (OperationalError, InterfaceError)
+IDEMPOTENT = dict(
+    acks_late=True, reject_on_worker_lost=True, ignore_result=True,
+    autoretry_for=TRANSIENT_DB_ERRORS, max_retries=5, retry_backoff=2, retry_backoff_max=60, retry_jitter=True,
+)
+ROUND_TASK = "snapshots.round"
+
+
+@shared_task(name=ROUND_TASK, soft_time_limit=120, time_limit=150, **IDEMPOTENT)
+def snapshot_round(at: str | int | None = None) -> int:
+    """Send one snapshot task per active account for the interval holding `at`.
+
+    `at` is the time the round was scheduled: beat stamps it when it sends the
+    round (tradebook.celery), so a round that waits in the queue still snapshots
+    its own interval. Without it (run by hand), now.
+    """
+    bucket = interval_start(parse_time(at) if at is not None else timezone.now())
+    # A snapshot run much later than its interval would stamp today's books with an old time.
+    expires = bucket + timedelta(seconds=max(10 * settings.SNAPSHOT_INTERVAL, 600))
+    account_ids = active_account_ids()
+    for account_id in account_ids:
+        # After commit: a round called inside a transaction sends nothing that could be rolled back.
+        take_account_snapshot.apply_async_on_commit(args=(account_id, bucket.isoformat()), expires=expires)
+    logger.info("snapshot round %s: %d accounts", bucket.isoformat(), len(account_ids))
+    return len(account_ids)
+
+
+@shared_task(name="snapshots.take", soft_time_limit=60, time_limit=90, **IDEMPOTENT)
+def take_account_snapshot(account_id: int, at: str | int) -> str:
+    """Take account `account_id`'s computed snapshot for the interval holding `at` (ISO time or epoch ms)."""
+    return take_snapshot(account_id=account_id, at=parse_time(at)).status
+
+
+@shared_task(name="snapshots.prune", soft_time_limit=3300, time_limit=3600, **IDEMPOTENT)
+def prune_old_snapshots() -> int:
+    """The nightly retention policy (snapshots.retention)."""
+    result = prune_snapshots()
+    logger.info("retention: deleted %s", result.deleted)
+    return result.total
