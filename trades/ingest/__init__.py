@@ -1,0 +1,230 @@
+"""Ingest: posted items -> ledger rows, journal and books, in one transaction (SPEC 4.1).
+
+The one service behind every door that writes what bots did: the write API, the
+native-format endpoints (Bybit, CCXT) and the importers all call `record()`.
+
+    record(accounts=[...], items=[...], token=..., channel="api", item_type="fill")
+
+Rules it keeps (SPEC 4.1): every error of a request at once (400); duplicates by
+booked content (compared as decimals) are reported, not written; the same key with
+other booked content is a 409 naming the item and the fields, and nothing of the
+request is written; every accepted item is journaled in the same transaction; the
+books follow the new fills before the transaction commits.
+"""
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db import OperationalError, connection, transaction
+from django.utils import timezone
+
+from accounts.errors import TradebookError
+from accounts.models import Account, ApiToken
+from accounts.values import decimal_str
+from trades.ingest import store
+from trades.ingest.schema import ITEM_TYPES
+from trades.ingest.sql import full_row, insert_rows
+from trades.ingest.store import CREATED, DUPLICATE, UPDATED, RetryRequest
+from trades.ingest.validate import Item, check_items
+
+__all__ = ["IngestResult", "record", "ITEM_TYPES"]
+
+# A request that loses a race it cannot settle in place (a serialization failure, a
+# deadlock, an order created concurrently) runs again, this many times at most.
+MAX_ATTEMPTS = 4
+TRANSIENT_SQLSTATES = {"40001", "40P01"}  # serialization_failure, deadlock_detected
+
+
+@dataclass
+class IngestResult:
+    results: list[dict] = field(default_factory=list)  # [{"index", "status", "id"}], in posted order
+    counts: dict[str, int] = field(default_factory=lambda: {CREATED: 0, DUPLICATE: 0, UPDATED: 0})
+
+    @property
+    def created(self) -> bool:
+        return self.counts[CREATED] > 0
+
+    def as_dict(self) -> dict:
+        return {"results": self.results, "counts": self.counts}
+
+
+def record(
+    *, accounts: Sequence[Account], items: Sequence[Any], token: ApiToken | None = None, channel: str = "api",
+    item_type: str | None = None, default_account: Account | None = None,
+) -> IngestResult:
+    """Write `items` for the caller whose scope is `accounts`; raise TradebookError (400/404/409).
+
+    `item_type` is the endpoint's type; None means each item names its `type` (older
+    JSONL lines are translated first). `default_account` (e.g. `?account=`) is used for
+    items that name none.
+    """
+    translate = _legacy_translate() if item_type is None else None
+    checked = check_items(items, item_type=item_type, accounts=accounts, default_account=default_account,
+                          translate=translate)
+    _prepare(checked, channel)
+    attempt = 0
+    while True:
+        attempt += 1
+        outer = connection.in_atomic_block
+        try:
+            with transaction.atomic():
+                return _write(checked, token=token, channel=channel)
+        except (RetryRequest, OperationalError) as exc:
+            if outer or attempt >= MAX_ATTEMPTS or not _transient(exc):
+                if isinstance(exc, RetryRequest):
+                    raise TradebookError("concurrent writes of the same items; retry the request", status=409)
+                raise
+            for item in checked:
+                item.outcome, item.result_id, item.bot_id, item.extra = None, None, None, {}
+
+
+def _transient(exc: Exception) -> bool:
+    if isinstance(exc, RetryRequest):
+        return True
+    cause = exc.__cause__
+    return getattr(cause, "sqlstate", None) in TRANSIENT_SQLSTATES or "database is locked" in str(exc)
+
+
+def _legacy_translate() -> Callable[[dict], dict] | None:
+    """The older JSONL lines' translator (trades.ingest.formats.legacy), when it is installed."""
+    try:
+        from trades.ingest.formats.legacy import translate
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.startswith("trades.ingest.formats"):
+            return None
+        raise
+    return translate
+
+
+def _default_source(channel: str) -> str:
+    if channel.startswith("ingest."):
+        return "exchange"
+    if channel.startswith("import"):
+        return "import"
+    return "bot"
+
+
+def _prepare(items: list[Item], channel: str) -> None:
+    """Type-specific shaping that needs more than one field; every error at once."""
+    errors = []
+    source = _default_source(channel)
+    for item in items:
+        if item.type.name != "fill":
+            continue
+        values = item.values
+        fees = values.pop("fees", None)
+        if fees is not None:
+            if "fee" in values or "fee_currency" in values:
+                errors.append({"index": item.index, "field": "fees", "message": "give fee/fee_currency or fees, not both"})
+                continue
+            if fees:
+                values["fee"], values["fee_currency"] = fees[0]
+            values["other_fees"] = [{"amount": decimal_str(a), "currency": c} for a, c in fees[1:]]
+        values.setdefault("source", source)
+    if errors:
+        raise TradebookError(errors)
+
+
+STATUS_PRIORITY = (409, 404, 400)
+
+
+def _write(items: list[Item], *, token: ApiToken | None, channel: str) -> IngestResult:
+    from trades import books
+
+    received_at = timezone.now()
+    problems: list[dict] = []
+    store.register_bots(items)
+    by_account: dict[int, list[Item]] = defaultdict(list)
+    for item in items:
+        by_account[item.account.pk].append(item)
+    created_fills: dict[int, list] = defaultdict(list)
+    voided: dict[int, set[str]] = defaultdict(set)
+    for account_items in by_account.values():
+        account = account_items[0].account
+        by_type: dict[str, list[Item]] = defaultdict(list)
+        for item in account_items:
+            by_type[item.type.name].append(item)
+        created_rows: dict[str, list] = {}
+        for type_name in store.KEYED_ORDER:
+            if by_type.get(type_name):
+                store.store_keyed(account=account, type_name=type_name, items=by_type[type_name],
+                                  received_at=received_at, problems=problems, created_rows=created_rows)
+        if by_type.get("order"):
+            store.store_orders(account=account, items=by_type["order"], received_at=received_at, problems=problems)
+        for item in account_items:  # a trade's life in the order posted: open (above), update, close
+            if item.type.name == "trade.update":
+                store.update_trade(account=account, item=item, received_at=received_at, problems=problems)
+            elif item.type.name == "trade.close":
+                store.close_trade(account=account, item=item, received_at=received_at, problems=problems)
+        if by_type.get("fill.void"):
+            store.void_fills(account=account, items=by_type["fill.void"], received_at=received_at,
+                             problems=problems, voided_symbols=voided[account.pk])
+        for item in by_type.get("log", ()):
+            item.outcome = CREATED
+        for _item, pk, row in created_rows.get("fill", ()):
+            created_fills[account.pk].append(_fill(pk, row))
+    if problems:
+        statuses = {p.get("status", 409) for p in problems}
+        status = next(s for s in STATUS_PRIORITY if s in statuses)
+        raise TradebookError([{k: v for k, v in p.items() if k != "status"} for p in problems], status=status)
+    for account_items in by_account.values():
+        account = account_items[0].account
+        if created_fills.get(account.pk):
+            books.apply_fills(account=account, fills=created_fills[account.pk])
+        if voided.get(account.pk):
+            books.recompute_symbols(account=account, symbols=voided[account.pk])
+    _journal(items, token=token, channel=channel, received_at=received_at)
+    return _result(items)
+
+
+def _fill(pk: int, row: dict):
+    from trades.models import Fill
+
+    return Fill(id=pk, **row)
+
+
+def _item_key(item: Item) -> str:
+    posted = item.posted
+    if "id" in posted and posted["id"] is not None:
+        return str(posted["id"])[:200]
+    spec = store.KEYED.get(item.type.name)
+    if spec is None:
+        return ""
+    parts = []
+    for name in spec.key:
+        value = item.values.get(name)
+        if name == "bot_id":
+            value = item.bot_key
+        parts.append(value.isoformat() if isinstance(value, datetime) else str(value or ""))
+    return "@".join(parts)[:200]
+
+
+def _journal(items: list[Item], *, token: ApiToken | None, channel: str, received_at: datetime) -> None:
+    from trades.models import Event
+
+    token_id = token.pk if token is not None else None
+    rows = [
+        full_row(Event, {
+            "account_id": item.account.pk, "bot_id": item.bot_id, "token_id": token_id, "type": item.type.name,
+            "item_key": _item_key(item), "outcome": item.outcome or "", "channel": channel[:32],
+            "raw": item.raw, "received_at": received_at,
+        })
+        for item in items
+    ]
+    for item, (pk,) in zip(items, insert_rows(Event, rows, returning=("id",), on_conflict=False), strict=True):
+        item.extra["event_pk"] = pk
+        if item.type.name == "log":
+            item.extra["pk"] = pk
+
+
+def _result(items: list[Item]) -> IngestResult:
+    result = IngestResult()
+    for item in items:
+        has_id = "id" in item.type.by_name and item.posted.get("id") is not None
+        result.results.append({"index": item.index, "status": item.outcome,
+                               "id": item.posted["id"] if has_id else item.extra.get("pk")})
+        result.counts[item.outcome] += 1
+    return result

@@ -1,0 +1,166 @@
+"""The lean SQL of the write path: multi-row INSERT … ON CONFLICT DO NOTHING RETURNING.
+
+Why not `bulk_create(ignore_conflicts=True)`: it cannot tell which rows it skipped
+(it returns every object), and idempotency needs exactly that. One statement per
+chunk inserts what is new and returns it; the caller reads back the keys it did
+not get to tell a duplicate from a conflict. Both PostgreSQL and SQLite (≥ 3.35)
+speak this SQL.
+
+JSON columns are written from our own exact text (`dumps`): Django's JSONField
+would go through `json.dumps`, which cannot write a Decimal, and floats would
+lose the digits the bot posted.
+"""
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db import connection, models
+from django.utils.dateparse import parse_datetime
+
+from accounts.values import decimal_str
+
+
+def _dump(value, out: list) -> None:
+    if value is None:
+        out.append("null")
+    elif value is True:
+        out.append("true")
+    elif value is False:
+        out.append("false")
+    elif isinstance(value, str):
+        out.append(json.dumps(value, ensure_ascii=False))
+    elif isinstance(value, int):
+        out.append(str(value))
+    elif isinstance(value, Decimal):
+        # The number as posted, digit for digit (JSON allows exponents; NaN never reaches here).
+        out.append(str(value) if value.is_finite() else json.dumps(decimal_str(value)))
+    elif isinstance(value, float):
+        out.append(repr(value))
+    elif isinstance(value, dict):
+        out.append("{")
+        first = True
+        for key, item in value.items():
+            if not first:
+                out.append(",")
+            first = False
+            out.append(json.dumps(str(key), ensure_ascii=False))
+            out.append(":")
+            _dump(item, out)
+        out.append("}")
+    elif isinstance(value, (list, tuple)):
+        out.append("[")
+        for position, item in enumerate(value):
+            if position:
+                out.append(",")
+            _dump(item, out)
+        out.append("]")
+    elif isinstance(value, datetime):
+        out.append(json.dumps(value.isoformat()))
+    else:
+        out.append(json.dumps(str(value)))
+
+
+def dumps(value) -> str:
+    """JSON text that keeps every Decimal's digits as a JSON number."""
+    out: list[str] = []
+    _dump(value, out)
+    return "".join(out)
+
+
+class JsonText(str):
+    """A JSON document already serialised by `dumps` (passed to the database as it is)."""
+
+
+def json_expression(value) -> Any:
+    """An ORM expression for a JSON column set from exact text (for `.update()`)."""
+    from django.db.models import Func, Value
+
+    text = dumps(value)
+    if connection.vendor == "postgresql":
+        return Func(Value(text), template="(%(expressions)s)::jsonb", output_field=models.JSONField())
+    return Func(Value(text), function="json", output_field=models.JSONField())
+
+
+def _placeholder(field: models.Field) -> str:
+    if isinstance(field, models.JSONField) and connection.vendor == "postgresql":
+        return "%s::jsonb"
+    return "%s"
+
+
+def _prep(field: models.Field, value):
+    if isinstance(field, models.JSONField):
+        return value if isinstance(value, JsonText) else dumps(value)
+    return field.get_db_prep_save(value, connection)
+
+
+def _chunk_size(columns: int) -> int:
+    limit = connection.features.max_query_params or 65535
+    if connection.vendor == "sqlite":
+        limit = 32766  # SQLite ≥ 3.32; Django's feature flag still says 999
+    return max(1, limit // columns)
+
+
+def insert_rows(
+    model: type[models.Model], rows: Sequence[dict], *, returning: Sequence[str] = ("id",),
+    on_conflict: bool = True,
+) -> list[tuple]:
+    """Insert `rows` (dicts of attname -> Python value, all with the same keys).
+
+    Returns, for each row actually inserted, the `returning` columns converted back to
+    Python values. With `on_conflict`, rows that hit a unique key are skipped silently
+    (and not returned). Without conflicts the rows come back in the order given
+    (PostgreSQL and SQLite return VALUES order; Django's bulk_create relies on it too).
+    """
+    if not rows:
+        return []
+    names = list(rows[0])
+    meta = model._meta
+    fields = [meta.get_field(name) for name in names]
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    ret_fields = [meta.get_field(name) for name in returning]
+    ret_columns = ", ".join(connection.ops.quote_name(f.column) for f in ret_fields)
+    row_sql = "(" + ", ".join(_placeholder(f) for f in fields) + ")"
+    table = connection.ops.quote_name(meta.db_table)
+    conflict = " ON CONFLICT DO NOTHING" if on_conflict else ""
+    out: list[tuple] = []
+    size = _chunk_size(len(fields))
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), size):
+            chunk = rows[start:start + size]
+            params: list = []
+            for row in chunk:
+                params.extend(_prep(f, row[name]) for f, name in zip(fields, names, strict=True))
+            sql = (f"INSERT INTO {table} ({columns}) VALUES {', '.join([row_sql] * len(chunk))}"
+                   f"{conflict} RETURNING {ret_columns}")
+            cursor.execute(sql, params)
+            out.extend(tuple(from_db(f, v) for f, v in zip(ret_fields, fetched, strict=True))
+                       for fetched in cursor.fetchall())
+    return out
+
+
+def from_db(field: models.Field, value):
+    """A raw value read by our own SQL -> the Python value the ORM would give."""
+    if value is None:
+        return None
+    if isinstance(field, models.DateTimeField) and isinstance(value, str):
+        parsed = parse_datetime(value)
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    if isinstance(field, models.DateTimeField) and isinstance(value, datetime):
+        return value.astimezone(UTC)
+    if isinstance(field, models.DecimalField) and not isinstance(value, Decimal):
+        return Decimal(str(value))
+    return value
+
+
+def full_row(model: type[models.Model], values: dict, *, skip: Iterable[str] = ("id",)) -> dict:
+    """Every concrete column of `model` with its default, overridden by `values`."""
+    row = {}
+    skipped = set(skip)
+    for f in model._meta.concrete_fields:
+        if f.attname in skipped:
+            continue
+        row[f.attname] = values[f.attname] if f.attname in values else f.get_default()
+    return row
