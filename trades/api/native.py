@@ -1,11 +1,99 @@
-"""native formats: Bybit V5 and CCXT payloads posted as they are (SPEC 4.3)."""
+"""native formats: Bybit V5 and CCXT payloads posted as they are (SPEC 4.3).
 
+Thin: a pure translator (trades.ingest.formats) turns the payload into canonical
+items, `record` writes them like any other post (same idempotency, journal and
+books), and errors about a canonical item are re-addressed to the message and the
+native field the bot sent.
+"""
+
+from django.conf import settings
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from accounts.auth import resolve_account, scoped_account_list
+from accounts.errors import TradebookError
+from trades.ingest import record
+from trades.ingest.formats import bybit, ccxt
+from trades.ingest.formats.base import Translation, remap_errors
+from trades.ingest.openapi import write_responses
+
+ACCOUNT = OpenApiParameter("account", OpenApiTypes.STR,
+                           description="Which of the token's accounts (needed when it has several).")
+
+
+class TooManyItems(TradebookError):
+    def __init__(self, count: int):
+        super().__init__(f"{count} items; the limit is {settings.API_MAX_ITEMS} (API_MAX_ITEMS)", status=413)
+
+
+def ingest(request, translation: Translation, *, channel: str, slug: str | None) -> Response:
+    if len(translation.items) > settings.API_MAX_ITEMS:
+        raise TooManyItems(len(translation.items))
+    if not translation.items:
+        return Response({"results": [], "counts": {"created": 0, "duplicate": 0, "updated": 0}})
+    # Native payloads carry no account: ?account= (or CCXT's "account") or the token's only one.
+    default = resolve_account(request, slug)
+    try:
+        result = record(accounts=scoped_account_list(request), items=translation.items, token=request.auth,
+                        channel=channel, default_account=default)
+    except TradebookError as exc:
+        raise remap_errors(exc, translation.origins)
+    body = result.as_dict()
+    # Say where in the payload each result came from: one message may give several items.
+    for row in body["results"]:
+        origin = translation.origins[row["index"]]
+        row["source"] = {"index": origin.index, "path": origin.path}
+    return Response(body, status=201 if result.created else 200)
+
+
+BYBIT_EXAMPLE = {
+    "topic": "execution", "id": "386825804_BTCUSDT_140612148849382", "creationTime": 1746270400355,
+    "data": [{"category": "linear", "symbol": "BTCUSDT", "execId": "0ab1bdf7-4219-438b-b30a-32ec863018f7",
+              "execPrice": "94047.9", "execQty": "0.001", "execFee": "0.05172635", "feeCurrency": "USDT",
+              "execType": "Trade", "side": "Buy", "orderId": "5e8b5cd1-9a47-4b4b-9d6e-5e2fbd0f0b1a",
+              "orderLinkId": "", "isMaker": False, "execTime": "1746270400353"}],
+}
+
+CCXT_EXAMPLE = {
+    "trades": [{"id": "2100000000005324219", "order": "1700000000012345", "symbol": "BTC/USDT:USDT",
+                "side": "buy", "price": 94047.9, "amount": 0.001, "cost": 94.0479, "takerOrMaker": "taker",
+                "fee": {"cost": 0.05172635, "currency": "USDT"}, "timestamp": 1746270400353}],
+}
 
 
 class BybitIngest(APIView):
-    """TODO (native formats): not built yet."""
+    """Raw Bybit V5 private websocket messages (topic execution, order, position, wallet), one or a list.
+
+    Executions become fills (execType Funding: a funding cash flow), orders orders,
+    positions position snapshots and wallets one wallet snapshot per coin. Replaying
+    a message reports every item a duplicate.
+    """
+
+    @extend_schema(
+        request={"application/json": OpenApiTypes.ANY}, parameters=[ACCOUNT], responses=write_responses(),
+        examples=[OpenApiExample("an execution message", value=BYBIT_EXAMPLE, request_only=True)],
+    )
+    def post(self, request):
+        translation = bybit.translate(request.data)
+        return ingest(request, translation, channel=bybit.CHANNEL, slug=request.query_params.get("account"))
 
 
 class CcxtIngest(APIView):
-    """TODO (native formats): not built yet."""
+    """CCXT unified structures: {"trades": [...]}, {"orders": [...]}, {"positions": [...]}, {"balance": {...}}.
+
+    `trades` (fetch_my_trades) become fills, `orders` orders, `positions` position
+    snapshots, `balance` (fetch_balance) one wallet snapshot per coin. The object may
+    name its `account`, as may `?account=`.
+    """
+
+    @extend_schema(
+        request={"application/json": OpenApiTypes.OBJECT}, parameters=[ACCOUNT], responses=write_responses(),
+        examples=[OpenApiExample("fetch_my_trades()", value=CCXT_EXAMPLE, request_only=True)],
+    )
+    def post(self, request):
+        translation, named = ccxt.translate(request.data, now=timezone.now())
+        slug = request.query_params.get("account") or named
+        return ingest(request, translation, channel=ccxt.CHANNEL, slug=slug)

@@ -1,0 +1,95 @@
+"""What the native translators share: where each canonical item came from, so an error
+about a canonical field names the message and the native field the caller sent."""
+
+from dataclasses import dataclass, field
+
+from accounts.errors import TradebookError
+from accounts.values import BadValue, parse_amount, parse_time
+
+
+@dataclass(slots=True)
+class Origin:
+    """The place in the posted payload a canonical item came from."""
+
+    index: int | None  # the message (Bybit) or structure (CCXT) index, as errors report it
+    path: str  # e.g. "data[2]" or "trades[3]"
+    fields: dict[str, str] = field(default_factory=dict)  # canonical field -> native field
+
+
+@dataclass(slots=True)
+class Translation:
+    items: list[dict] = field(default_factory=list)
+    origins: list[Origin] = field(default_factory=list)
+
+    def add(self, item: dict, origin: Origin) -> None:
+        self.items.append(item)
+        self.origins.append(origin)
+
+
+class Problems:
+    """Collects every error of a payload, then raises them all at once (SPEC 4.1 rule 1)."""
+
+    def __init__(self) -> None:
+        self.errors: list[dict] = []
+
+    def add(self, index: int | None, field_name: str | None, message: str) -> None:
+        self.errors.append({"index": index, "field": field_name, "message": message})
+
+    def raise_any(self) -> None:
+        if self.errors:
+            raise TradebookError(self.errors)
+
+
+def remap_errors(exc: TradebookError, origins: list[Origin]) -> TradebookError:
+    """An error of `record` names canonical item i; say instead which message and native field."""
+    errors = []
+    for error in exc.errors:
+        i = error.get("index")
+        if isinstance(i, int) and 0 <= i < len(origins):
+            origin = origins[i]
+            name = error.get("field")
+            if name == "account":  # from ?account=, not from the payload
+                errors.append({**error, "index": origin.index})
+                continue
+            native = origin.fields.get(name, name) if name else None
+            where = f"{origin.path}.{native}" if native else origin.path
+            errors.append({**error, "index": origin.index, "field": where})
+        else:
+            errors.append(error)
+    return TradebookError(errors, status=exc.status)
+
+
+def blank(value) -> bool:
+    """Exchanges send "" (and sometimes "0") for 'not applicable'."""
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def ms(value):
+    """An exchange time in epoch ms as sent (number or digit string) -> int, else as it is."""
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return value
+
+
+def positive_or_none(value):
+    """A price where 0 or "" means 'none' (market orders, no liquidation price)."""
+    if blank(value):
+        return None
+    try:
+        return None if parse_amount(value) == 0 else value
+    except BadValue:
+        return value  # the validator names it
+
+
+def check_time(problems: Problems, index: int, path: str, value) -> bool:
+    try:
+        parse_time(value)
+        return True
+    except BadValue as exc:
+        problems.add(index, path, str(exc))
+        return False
+
+
+def set_if(item: dict, key: str, value) -> None:
+    if not blank(value):
+        item[key] = value
