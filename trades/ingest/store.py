@@ -122,6 +122,9 @@ def differences(booked: Sequence[str], stored: dict, posted: dict) -> list[tuple
 
 def conflict_errors(item: Item, diffs, what: str) -> list[dict]:
     names = {f.attname: f.name for f in item.type.fields}
+    names["other_fees"] = "fees"
+    if "fees" in item.posted:  # fee/fee_currency came from the posted `fees` list
+        names.update(fee="fees", fee_currency="fees")
     return [{"index": item.index, "field": names.get(att, att),
              "message": f"{what} exists with different {names.get(att, att)}: stored {_shown(a)}, "
                         f"posted {_shown(b)}; the stored row is unchanged"}
