@@ -167,6 +167,8 @@ def check_items(
             errors.append({"index": index, "field": None, "message": "each item must be a JSON object"})
             continue
         posted = raw
+        # The account first: one outside the scope is a 404 whatever else is wrong with the item.
+        account = _resolve(index, raw.get("account"), by_slug, default_account, errors)
         if fixed_type is None:
             if translate is not None:
                 try:
@@ -197,7 +199,6 @@ def check_items(
                 except BadValue as exc:
                     errors.append({"index": index, "field": name, "message": str(exc)})
                 break
-        account = _resolve(index, posted.get("account"), by_slug, default_account, errors)
         checked.append(Item(index=index, type=this_type, raw=raw, posted=posted, values=values, meta=meta,
                             bot_key=bot_key, account=account))
     if errors:
