@@ -54,25 +54,31 @@ def load(path: str | Path) -> tuple[list[dict], list[dict]]:
     return trades, orders
 
 
-def translate(trades: list[dict], orders: list[dict], *, bot: str | None = None) -> list[dict]:
-    """Rows of a freqtrade database → canonical items, each trade as open, fills, close.
+def translate(trades: list[dict], orders: list[dict], *, bot: str | None = None) -> tuple[list[dict], list]:
+    """Rows of a freqtrade database → (canonical items, the freqtrade trade id of each item).
 
-    Raises TradebookError naming the trade (index = its position in `trades`, field = the column).
+    Each trade gives its open, its fills, then its close. `bot` defaults to
+    `freqtrade:<strategy>`. Raises TradebookError naming the trade (index = its
+    position in `trades`, field = the column).
     """
     by_trade: dict = {}
     for order in orders:
         by_trade.setdefault(order.get("ft_trade_id"), []).append(order)
     items: list[dict] = []
+    sources: list = []
     errors: list[dict] = []
     for index, trade in enumerate(trades):
         try:
-            items.extend(_trade(trade, by_trade.get(trade.get("id"), []), bot))
+            made = _trade(trade, by_trade.get(trade.get("id"), []),
+                          bot or (f"freqtrade:{trade['strategy']}" if trade.get("strategy") else None))
+            items.extend(made)
+            sources.extend([trade.get("id")] * len(made))
         except BadValue as exc:
             field, message = exc.args if len(exc.args) == 2 else (None, str(exc))
             errors.append({"index": index, "field": field, "message": f"trade {trade.get('id')}: {message}"})
     if errors:
         raise TradebookError(errors)
-    return items
+    return items, sources
 
 
 def trade_key(trade_id) -> str:
