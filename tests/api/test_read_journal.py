@@ -86,3 +86,12 @@ def test_charlie_sees_none_of_alphas_journal(charlie_api, account):
     for url in ("/api/v1/events/", "/api/v1/signals/", "/api/v1/cashflows/"):
         assert results(charlie_api.get(url)) == []
         assert charlie_api.get(url + "?account=alpha").status_code == 404
+
+
+def test_events_show_a_posted_json_number_with_every_digit(api, account):
+    from trades.ingest import record
+    record(accounts=[account], default_account=account, items=[
+        {"type": "fill", "id": "n1", "symbol": "BTCUSDT", "side": "buy", "price": Decimal("0.12345678901234567"),
+         "quantity": Decimal("1"), "executed_at": "2026-01-01T00:00:00Z"}])
+    raw = results(api.get("/api/v1/events/?type=fill"))[0]["raw"]
+    assert raw["price"] == "0.12345678901234567"

@@ -10,7 +10,8 @@ urls.endpoint): they define no post/patch and no parser_classes.
 """
 
 from django.db import connection
-from django.db.models import Model, OuterRef, QuerySet, Subquery
+from django.db.models import Model, OuterRef, QuerySet, Subquery, TextField
+from django.db.models.functions import Cast
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -94,7 +95,8 @@ class EventList(ScopedList):
     filterset_class = filters.EventFilter
 
     def get_queryset(self) -> QuerySet:
-        return super().get_queryset().select_related("token")
+        # raw as text: decoded with Decimals by the serializer, so no digit is lost to float.
+        return super().get_queryset().select_related("token").annotate(raw_text=Cast("raw", TextField()))
 
 
 class FillList(ScopedList):

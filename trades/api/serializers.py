@@ -14,6 +14,7 @@ from accounts.fields import AmountField
 from accounts.models import Account
 from accounts.values import decimal_str
 from snapshots.models import EquitySnapshot, Mark, PositionSnapshot, WalletSnapshot
+from trades.api.parsers import loads_exact
 from trades.models import CashFlow, Event, Fill, Order, Signal, Trade
 
 
@@ -95,12 +96,30 @@ class CashFlowSerializer(LedgerSerializer):
         read_only_fields = fields
 
 
+class ExactJSONField(serializers.JSONField):
+    """A JSON column as stored, every digit kept.
+
+    Django decodes JSON numbers to float, which loses digits past ~17; the views
+    annotate the column's text (`<name>_text`) and it is decoded here with Decimals.
+    """
+
+    def get_attribute(self, instance):
+        raw_text = getattr(instance, f"{self.source}_text", None)
+        if isinstance(raw_text, str):
+            return loads_exact(raw_text)
+        return super().get_attribute(instance)
+
+    def to_representation(self, value):
+        return value
+
+
 class EventSerializer(ReadSerializer):
     id = serializers.CharField(source="item_key", read_only=True, help_text="The item's key as posted.")
     account = serializers.CharField(source="account.slug", read_only=True)
     bot = serializers.CharField(source="bot.key", read_only=True, allow_null=True, default=None)
     token = serializers.CharField(source="token.name", read_only=True, allow_null=True, default=None,
                                   help_text="The name of the token that posted it.")
+    raw = ExactJSONField(read_only=True, help_text="The item exactly as posted.")
 
     class Meta:
         model = Event
