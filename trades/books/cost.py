@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, localcontext
 
-from accounts.values import AMOUNT_CONTEXT, AMOUNT_QUANTUM
+from accounts.values import AMOUNT_CONTEXT, AMOUNT_QUANTUM, decimal_str
 
 ZERO = Decimal(0)
 
@@ -51,9 +51,11 @@ def fill_fees(fee, fee_currency: str, other_fees, base: str) -> list[tuple[Decim
         if not isinstance(item, dict):
             continue
         amount = item.get("amount")
-        if amount in (None, "", 0):
+        if amount in (None, ""):
             continue
-        out.append((Decimal(str(amount)), (item.get("currency") or base).upper()))
+        amount = Decimal(str(amount))
+        if amount:
+            out.append((amount, (item.get("currency") or base).upper()))
     return out
 
 
@@ -83,7 +85,8 @@ class Trips:
         self.current = ZERO
 
     def to_json(self) -> list:
-        return [self.count, self.wins, self.losses, str(self.won), str(self.lost), str(self.current)]
+        return [self.count, self.wins, self.losses, decimal_str(self.won), decimal_str(self.lost),
+                decimal_str(self.current)]
 
     @classmethod
     def from_json(cls, data) -> Trips:
@@ -220,9 +223,10 @@ class Book:
         """What PositionState.lots holds: FIFO lots plus the running figures the model has
         no column for (round-trip statistics, the sum of bot-reported PnL)."""
         return {
-            "lots": [[str(q), str(p)] for q, p in self.lots],
+            # Canonical strings: the same number reads the same whichever path stored it.
+            "lots": [[decimal_str(q), decimal_str(p)] for q, p in self.lots],
             "trips": self.trips.to_json(),
-            "reported_pnl": str(self.reported_pnl),
+            "reported_pnl": decimal_str(self.reported_pnl),
             "reported_count": self.reported_count,
         }
 

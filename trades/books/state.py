@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator
 from django.db import transaction
 
 from accounts.models import Account
+from accounts.values import decimal_str
 from trades.books.cost import Book
 from trades.models import Fill, PositionState
 
@@ -47,7 +48,7 @@ def book_to_state(book: Book, state: PositionState) -> PositionState:
     state.average_price = book.average_price
     state.realized_pnl = book.realized_pnl
     state.fees = book.fees
-    state.unconverted_fees = {c: str(v) for c, v in sorted(book.unconverted_fees.items())}
+    state.unconverted_fees = {c: decimal_str(v) for c, v in sorted(book.unconverted_fees.items())}
     state.lots = book.lots_json()
     state.fill_count = book.fill_count
     state.last_executed_at = book.last_executed_at
