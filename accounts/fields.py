@@ -10,9 +10,9 @@ the books aggregate in Python with Decimal, never in SQL.
 
 from decimal import Decimal
 
-from django.db import models
+from django.db import DataError, models
 
-from accounts.values import AMOUNT_CONTEXT, AMOUNT_PLACES, AMOUNT_QUANTUM, decimal_str
+from accounts.values import AMOUNT_CONTEXT, AMOUNT_LIMIT, AMOUNT_PLACES, AMOUNT_QUANTUM, decimal_str
 
 
 class AmountField(models.DecimalField):
@@ -46,6 +46,9 @@ class AmountField(models.DecimalField):
             return value
         value = value.quantize(AMOUNT_QUANTUM, context=AMOUNT_CONTEXT)
         if connection.vendor == "sqlite":
+            if value.copy_abs() >= AMOUNT_LIMIT:
+                # What numeric(38,18) refuses on PostgreSQL, refuse here too (not stored silently).
+                raise DataError("numeric field overflow: at most 20 digits before the decimal point")
             return decimal_str(value)
         return value
 

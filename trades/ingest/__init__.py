@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db import OperationalError, connection, transaction
+from django.db import DataError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from accounts.errors import TradebookError
@@ -72,6 +72,10 @@ def record(
         try:
             with transaction.atomic():
                 return _write(checked, token=token, channel=channel)
+        except DataError as exc:
+            # A value the books computed from these items (a position, a PnL) does not fit
+            # numeric(38,18): the items are what is wrong, so it is the caller's 400.
+            raise TradebookError(f"a value computed from these items does not fit numeric(38,18): {exc}")
         except (RetryRequest, OperationalError) as exc:
             if outer or attempt >= MAX_ATTEMPTS or not _transient(exc):
                 if isinstance(exc, RetryRequest):
