@@ -49,6 +49,28 @@ def ingest(request, translation: Translation, *, channel: str, slug: str | None)
     return Response(body, status=201 if result.created else 200)
 
 
+_ANY_OBJECTS = {"type": "array", "items": {"type": "object", "additionalProperties": True}}
+BYBIT_MESSAGE = {
+    "type": "object", "required": ["topic", "data"], "additionalProperties": True,
+    "properties": {
+        "topic": {"type": "string", "description": "execution, order, position or wallet (also e.g. order.linear)."},
+        "creationTime": {"type": "integer", "description": "epoch ms; the time of wallet snapshots"},
+        "data": {**_ANY_OBJECTS, "description": "Bybit's entries, with Bybit's field names."},
+    },
+}
+BYBIT_BODY = {"oneOf": [BYBIT_MESSAGE, {"type": "array", "items": BYBIT_MESSAGE}]}
+CCXT_STRUCTURES = {
+    "type": "object", "additionalProperties": False,
+    "properties": {
+        "trades": {**_ANY_OBJECTS, "description": "fetch_my_trades() (CCXT trade structures)."},
+        "orders": {**_ANY_OBJECTS, "description": "fetch_orders() / fetch_open_orders() (CCXT order structures)."},
+        "positions": {**_ANY_OBJECTS, "description": "fetch_positions() (CCXT position structures)."},
+        "balance": {"type": "object", "additionalProperties": True, "description": "fetch_balance()."},
+        "account": {"type": "string", "description": "Which of the token's accounts (or ?account=)."},
+    },
+}
+CCXT_BODY = {"oneOf": [CCXT_STRUCTURES, {"type": "array", "items": CCXT_STRUCTURES}]}
+
 BYBIT_EXAMPLE = {
     "topic": "execution", "id": "386825804_BTCUSDT_140612148849382", "creationTime": 1746270400355,
     "data": [{"category": "linear", "symbol": "BTCUSDT", "execId": "0ab1bdf7-4219-438b-b30a-32ec863018f7",
@@ -73,7 +95,7 @@ class BybitIngest(APIView):
     """
 
     @extend_schema(
-        request={"application/json": OpenApiTypes.ANY}, parameters=[ACCOUNT], responses=write_responses(),
+        request={"application/json": BYBIT_BODY}, parameters=[ACCOUNT], responses=write_responses(),
         examples=[OpenApiExample("an execution message", value=BYBIT_EXAMPLE, request_only=True)],
     )
     def post(self, request):
@@ -90,7 +112,7 @@ class CcxtIngest(APIView):
     """
 
     @extend_schema(
-        request={"application/json": OpenApiTypes.OBJECT}, parameters=[ACCOUNT], responses=write_responses(),
+        request={"application/json": CCXT_BODY}, parameters=[ACCOUNT], responses=write_responses(),
         examples=[OpenApiExample("fetch_my_trades()", value=CCXT_EXAMPLE, request_only=True)],
     )
     def post(self, request):
