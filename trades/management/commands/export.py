@@ -1,5 +1,6 @@
 """export --account S --what fills|trades|signals|snapshots|events --format csv|jsonl [--output FILE] (SPEC 8)."""
 
+import os
 import sys
 
 from django.core.management.base import BaseCommand, CommandError
@@ -35,6 +36,11 @@ class Command(BaseCommand):
             else:
                 header, rows = exporting.csv_rows(account, o["what"])
                 count = exporting.write_csv(header, rows, stream)
+        except BrokenPipeError:
+            # `export … | head`: the reader has all it wants. Quiet, like any Unix filter.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            return
         finally:
             if out is not None:
                 out.close()
