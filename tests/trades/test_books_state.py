@@ -20,10 +20,15 @@ COMPARED = ["quantity", "average_price", "realized_pnl", "fees", "unconverted_fe
 
 
 def stored(account):
-    return {
-        s.symbol: {f: getattr(s, f) for f in COMPARED}
-        for s in PositionState.objects.filter(account=account).order_by("symbol")
-    }
+    """The stored states; one left without fills (all voided) must be empty and is left out,
+    as a recompute from the fills alone does not know the symbol."""
+    out = {}
+    for s in PositionState.objects.filter(account=account).order_by("symbol"):
+        if s.fill_count == 0:
+            assert (s.quantity, s.realized_pnl, s.fees, s.average_price, s.unconverted_fees) == (0, 0, 0, None, {})
+            continue
+        out[s.symbol] = {f: getattr(s, f) for f in COMPARED}
+    return out
 
 
 def recomputed(account):
@@ -116,7 +121,7 @@ fills_strategy = st.lists(
 )
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(items=fills_strategy, cost_basis=st.sampled_from(["average", "fifo"]), seed=st.integers(0, 2**32),
        voids=st.sets(st.integers(0, 19), max_size=4))
 def test_incremental_state_equals_full_recompute_in_any_arrival_order(db, items, cost_basis, seed, voids):
