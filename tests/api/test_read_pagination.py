@@ -99,3 +99,14 @@ def test_charlie_pages_through_nothing_of_alpha(charlie_api, account):
 def test_it_needs_a_token(client, account):
     make_fill(account)
     assert client.get("/api/v1/fills/").status_code in (401, 403)
+
+
+def test_a_page_costs_a_fixed_number_of_queries(api, account, django_assert_max_num_queries):
+    from accounts.models import Bot
+    bot = Bot.objects.create(account=account, key="paper:q")
+    for n in range(60):
+        make_fill(account, bot=bot, executed_at=T0 + timedelta(seconds=n))
+    api.get("/api/v1/fills/?page_size=1")  # token look-up and last_used_at write happen once
+    with django_assert_max_num_queries(4):
+        body = api.get("/api/v1/fills/?page_size=50").json()
+    assert len(body["results"]) == 50 and body["results"][0]["bot"] == "paper:q"
