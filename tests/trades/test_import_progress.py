@@ -1,0 +1,33 @@
+"""The commands' progress bar: drawn on a terminal only, to stderr, ending on a newline."""
+
+import io
+
+from trades.management.progress import Progress
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_it_draws_on_a_terminal():
+    out = Terminal()
+    with Progress(4, label="import x", stream=out, min_interval=0) as bar:
+        bar.advance(1)
+        bar.advance(3)
+    text = out.getvalue()
+    assert "import x [#######" in text and "1/4" in text and "4/4" in text
+    assert text.endswith("\n") and "#" * Progress.WIDTH in text
+
+
+def test_it_is_quiet_in_a_log_file():
+    out = io.StringIO()
+    with Progress(10, stream=out) as bar:
+        bar.advance(10)
+    assert out.getvalue() == ""
+
+
+def test_without_a_total_it_counts():
+    bar = Progress(None, label="rows", stream=Terminal())
+    bar.advance(7)
+    assert bar.render().startswith("\rrows 7 (")
