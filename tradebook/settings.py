@@ -215,6 +215,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # One name per choice set: "side" and "source" mean different sets on different models.
+    "ENUM_NAME_OVERRIDES": {
+        "SideEnum": "trades.models.Side",
+        "TradeDirectionEnum": "trades.models.Trade.Direction",
+        "PositionSideEnum": "snapshots.models.PositionSnapshot.Side",
+        "FillSourceEnum": "trades.models.Source",
+        "SnapshotSourceEnum": "snapshots.models.SnapshotSource",
+    },
 }
 
 # Throttle counters are shared by all web processes when a cache URL is given.
