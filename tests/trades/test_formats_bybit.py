@@ -81,3 +81,11 @@ def test_errors_of_record_are_readdressed_to_the_native_field():
     remapped = remap_errors(error, out.origins).errors
     assert remapped[0] == {"index": 1, "field": "data[0].execPrice", "message": "must be greater than 0"}
     assert remapped[1]["index"] is None
+
+
+def test_control_replies_in_the_stream_are_skipped():
+    replies = [{"success": True, "ret_msg": "", "op": "auth", "conn_id": "cejreaspqfh3sjdnldmg-p"},
+               {"op": "pong", "args": ["1746270400000"], "conn_id": "x"}]
+    out = bybit.translate(replies + [ORDER])
+    assert [item["type"] for item in out.items] == ["order"]
+    assert out.origins[0].index == 2

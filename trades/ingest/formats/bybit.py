@@ -75,6 +75,8 @@ def translate(payload) -> Translation:
             problems.add(i, None, "a Bybit message must be a JSON object")
             continue
         topic = message.get("topic")
+        if topic is None and "op" in message:
+            continue  # auth/subscribe/pong replies: a bot forwarding its whole stream may include them
         base = topic.split(".", 1)[0] if isinstance(topic, str) else None
         if base not in TOPICS:
             problems.add(i, "topic", f"must be one of {', '.join(TOPICS)} (got {topic!r})")
