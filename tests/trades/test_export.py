@@ -23,7 +23,7 @@ ITEMS = [
      "fees": [{"amount": "0.02", "currency": "USDT"}, {"amount": "0.0001", "currency": "BNB"}],
      "executed_at": "2026-01-02T01:00:00Z", "trade_id": "t1"},
     {"type": "fill", "id": "f3", "symbol": "ETHUSDT", "side": "buy", "price": "2500", "quantity": "1",
-     "executed_at": 1767319200000},
+     "executed_at": 1767319200000, "account": "alpha"},
     {"type": "fill.void", "id": "f3", "symbol": "ETHUSDT", "reason": "posted twice by mistake"},
     {"type": "trade.open", "id": "t1", "symbol": "BTCUSDT", "side": "long", "quantity": "0.5",
      "entry_price": "42000.5", "entry_time": "2026-01-02T00:00:00Z", "sl_price": "41000", "tp_price": "43000",

@@ -145,6 +145,8 @@ def event_item(e: Event) -> dict:
     """The journaled item as posted, with its type: what `import_events` takes back."""
     raw = exact_raw(e)
     raw = raw if isinstance(raw, dict) else {"value": raw}
+    # The export is of one account: the line is imported into whichever account import_events names.
+    raw = {k: v for k, v in raw.items() if k != "account"}
     return raw if "type" in raw else {"type": e.type, **raw}
 
 
