@@ -158,3 +158,14 @@ def test_incremental_state_equals_full_recompute_in_any_arrival_order(db, items,
         void(fill)
     recompute_symbols(account=account, symbols={f.symbol for f in voided})
     assert normalized(stored(account)) == normalized(recomputed(account))
+
+
+def test_recompute_reads_values_with_backslashes_and_tabs_exactly(account):
+    """On PostgreSQL the recompute streams COPY text, which escapes these characters."""
+    odd = [{"amount": "0.25", "currency": "X\\N"}, {"amount": "0.5", "currency": "T\tB"}]
+    f1 = make_fill(account, symbol="ODD\\USDT", side="buy", price=D("10"), quantity=D("1"), other_fees=odd)
+    f2 = make_fill(account, symbol="ODD\\USDT", side="sell", price=D("12"), quantity=D("1"), reported_pnl=D("2"))
+    apply_fills(account=account, fills=[f1, f2])
+    assert normalized(stored(account)) == normalized(recomputed(account))
+    s = PositionState.objects.get(account=account)
+    assert s.unconverted_fees == {"X\\N": "0.25", "T\tB": "0.5"} and s.realized_pnl == D("2")

@@ -213,9 +213,9 @@ def day_rows(account: Account, *, value: Valuation | None = None, now: datetime 
     yesterday = today - timedelta(days=1)
     value = value or valuation(account=account)
     rolled = [
-        DayRow(day=d.day, realized_pnl=d.realized_pnl, fees=d.fees, funding=d.funding, cash_flows=d.cash_flows,
-               equity_end=d.equity_end, return_pct=d.return_pct, fills=d.fills)
-        for d in DailyPnl.objects.filter(account=account, day__lt=today).order_by("day")
+        DayRow(*row)
+        for row in DailyPnl.objects.filter(account=account, day__lt=today).order_by("day").values_list(
+            "day", "realized_pnl", "fees", "funding", "cash_flows", "equity_end", "return_pct", "fills")
     ]
     if not rolled or rolled[-1].day < yesterday:
         # Not rolled up (yet): replay the closed days, without storing them.
