@@ -43,10 +43,13 @@ class KeysetPagination(BasePagination):
         elif reverse:
             # Going back: the rows just newer than the cursor, oldest first, then flipped.
             after = Q(**{f"{self.field}__gt": cursor["t"]}) | Q(**{self.field: cursor["t"], "id__gt": cursor["i"]})
-            page = queryset.filter(after).order_by(self.field, "id")
+            page = queryset.filter(**{f"{self.field}__gte": cursor["t"]}).filter(after).order_by(self.field, "id")
         else:
+            # `t <= cursor_t` is redundant with the OR but is what the planner can use as the
+            # index range start; the OR alone is only a filter, and the page would cost its depth.
             before = Q(**{f"{self.field}__lt": cursor["t"]}) | Q(**{self.field: cursor["t"], "id__lt": cursor["i"]})
-            page = queryset.filter(before).order_by(f"-{self.field}", "-id")
+            page = queryset.filter(**{f"{self.field}__lte": cursor["t"]}).filter(before).order_by(
+                f"-{self.field}", "-id")
         rows = list(page[: self.page_size + 1])
         more = len(rows) > self.page_size
         rows = rows[: self.page_size]
