@@ -2,8 +2,10 @@
 
 from datetime import timedelta
 from decimal import Decimal as D
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
 
 from snapshots.models import Mark
@@ -110,3 +112,25 @@ def test_a_token_with_both_accounts_reads_each(booked, other_account):
 @pytest.mark.parametrize("endpoint", ENDPOINTS)
 def test_without_a_token_it_is_refused(client, booked, endpoint):
     assert client.get(f"/api/v1/accounts/alpha/{endpoint}/").status_code in (401, 403)
+
+
+def test_fills_posted_through_the_api_are_booked_and_verify(api, account):
+    """End to end: ingest calls the books in its transaction; a late fill and a void recompute."""
+    fills = [
+        {"id": "a", "symbol": "ETHUSDT", "side": "buy", "price": "2000", "quantity": "1.5", "fee": "0.3",
+         "fee_currency": "USDT", "executed_at": "2026-02-01T10:00:00Z"},
+        {"id": "b", "symbol": "ETHUSDT", "side": "sell", "price": "2100", "quantity": "1", "fee": "0.2",
+         "fee_currency": "USDT", "executed_at": "2026-02-01T12:00:00Z"},
+    ]
+    assert api.post("/api/v1/fills/", fills, format="json").status_code == 201
+    late = {"id": "c", "symbol": "ETHUSDT", "side": "buy", "price": "1900", "quantity": "0.5",
+            "executed_at": "2026-02-01T11:00:00Z"}
+    assert api.post("/api/v1/fills/", late, format="json").status_code == 201
+    [p] = api.get("/api/v1/accounts/alpha/positions/").json()["results"]
+    # avg of 1.5 @2000 and 0.5 @1900 = 1975; sell 1 @2100 → 125
+    assert (p["quantity"], p["average_price"], p["realized_pnl"], p["fees"]) == ("1", "1975", "125", "0.5")
+    assert api.post("/api/v1/fills/void/", {"id": "c", "symbol": "ETHUSDT", "reason": "test"},
+                    format="json").status_code in (200, 201)
+    [p] = api.get("/api/v1/accounts/alpha/positions/").json()["results"]
+    assert (p["quantity"], p["average_price"], p["realized_pnl"], p["fills"]) == ("0.5", "2000", "100", 2)
+    call_command("verify_ledger", stdout=StringIO())  # raises CommandError on any difference

@@ -322,7 +322,7 @@ def performance(*, account: Account, by: str) -> list[dict]:
                 book = books[symbol] = new_book(account)
             fees = fill_fees(fee, fee_currency, other_fees, base)
             before = book.realized_pnl
-            book._apply(side, price, quantity, fees, at, pk, None)
+            book.run(((pk, side, price, quantity, fees, at, None),))
             key = names.get(bot_id) if by == "bot" else (trade_key.get(trade_id) or None)
             g = group(key)
             g["realized_pnl"] += book.realized_pnl - before

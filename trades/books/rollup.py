@@ -143,7 +143,7 @@ def replay_days(account: Account, *, until: date) -> list[DayRow]:
                     book = books[symbol] = new_book(account)
                 fees = fill_fees(fee, fee_currency, other_fees, base)
                 before_realized, before_fees = book.realized_pnl, book.fees
-                book._apply(side, price, quantity, fees, at, pk, None)
+                book.run(((pk, side, price, quantity, fees, at, None),))
                 fee_delta = book.fees - before_fees + sum(
                     (fee_value(a, c) for a, c in fees if c != base), ZERO
                 )
