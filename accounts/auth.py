@@ -81,10 +81,13 @@ def scoped_accounts(request) -> QuerySet[Account]:
 
 
 def scoped_account_list(request) -> list[Account]:
+    """The token's accounts as rows, read once per request (one query: this is on every write)."""
     accounts = getattr(request, "_tradebook_accounts", None)
     if accounts is None:
-        accounts = list(scoped_accounts(request))
+        token = request.auth
+        accounts = list(Account.objects.filter(tokens=token)) if isinstance(token, ApiToken) else []
         request._tradebook_accounts = accounts
+        request._tradebook_account_ids = [a.pk for a in accounts]
     return accounts
 
 

@@ -214,33 +214,26 @@ def store_keyed(*, account: Account, type_name: str, items: list[Item], received
             item.outcome = DUPLICATE
             item.extra["pk"] = row.pk
 
-    existing = look_up(list(first))
-    new: list[Item] = []
-    for key, item in first.items():
-        row = existing.get(key)
-        if row is None:
-            new.append(item)
-        else:
-            settle(item, row)
-    # A stable order of inserts keeps two writers of overlapping batches from deadlocking.
-    new.sort(key=lambda i: tuple(str(v) for v in i.extra["key"]))
+    # Insert first, then read back only the keys that were not inserted: a new item (the
+    # common case) costs one statement. A key we did not get exists — committed earlier, or
+    # by a concurrent writer ON CONFLICT waited for — and is now visible to the read.
+    new = sorted(first.values(), key=lambda i: tuple(str(v) for v in i.extra["key"]))  # a stable lock order
     rows = [full_row(model, _row_values(item, spec, received_at)) for item in new]
     returned = insert_rows(model, rows, returning=("id", *spec.key))
     inserted = {tuple(r[1:]): r[0] for r in returned}
-    lost: list[Item] = []
+    taken: list[Item] = []
     for item, row in zip(new, rows, strict=True):
         pk = inserted.get(item.extra["key"])
         if pk is None:
-            lost.append(item)
+            taken.append(item)
             continue
         item.outcome = CREATED
         item.extra["pk"] = pk
         created_rows.setdefault(type_name, []).append((item, pk, row))
-    if lost:
-        # A concurrent request committed these keys after our look-up: now they are visible.
-        again = look_up([i.extra["key"] for i in lost])
-        for item in lost:
-            row = again.get(item.extra["key"])
+    if taken:
+        stored = look_up([i.extra["key"] for i in taken])
+        for item in taken:
+            row = stored.get(item.extra["key"])
             if row is None:
                 problems.append({"index": item.index, "field": None,
                                  "message": f"{_describe_key(item, spec)} conflicts with a stored row"})

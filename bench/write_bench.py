@@ -1,0 +1,253 @@
+"""Write-path benchmark: fills over HTTP against gunicorn on PostgreSQL, beside raw COPY.
+
+    .venv/bin/python bench/write_bench.py [--batches 10] [--clients 4] [--seconds 10] [--profile]
+
+It (re)creates the database `bench_write` (BENCH_DATABASE_URL to change it),
+migrates it, makes an account and a token, starts gunicorn on a free loopback port
+and measures:
+
+  (a) batch ingest: fills/s for batches of 1,000 through POST /api/v1/fills/ (JSON)
+      and POST /api/v1/events/ (NDJSON) — journal and position state included;
+  (b) single fills: requests/s and p50/p99 latency from several concurrent clients
+      (threads, http.client keep-alive), bounded by count and time;
+  (c) the raw PostgreSQL COPY rate of the same rows into a plain table,
+
+and prints (a) and (b) as ratios to (c). `--profile` also profiles one 1,000-fill
+batch in-process (cProfile) and prints what dominates.
+"""
+
+import argparse
+import cProfile
+import http.client
+import io
+import itertools
+import json
+import os
+import pstats
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+ADMIN_URL = os.environ.get("BENCH_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+DB_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_write")
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+# Execution times only move forward, as a live bot's do (an older fill would make the
+# books recompute its symbol: a different, rarer path).
+_clock = itertools.count()
+_clock_lock = threading.Lock()
+
+
+def next_time() -> str:
+    with _clock_lock:
+        return (T0 + timedelta(milliseconds=next(_clock))).isoformat()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def fills(prefix: str, count: int, *, typed: bool = False) -> list[dict]:
+    out = []
+    for n in range(count):
+        item = {"id": f"{prefix}-{n}", "symbol": ("BTCUSDT", "ETHUSDT", "SOLUSDT")[n % 3],
+                "side": "buy" if n % 2 else "sell", "price": f"{100 + n % 50}.{n % 97:02d}",
+                "quantity": f"0.{n % 89 + 1:03d}", "fee": "0.0123", "fee_currency": "USDT",
+                "executed_at": next_time(), "order_id": f"o-{prefix}-{n // 3}",
+                "bot": "paper:BTCUSD-ETHUSD"}
+        if typed:
+            item = {"type": "fill", **item}
+        out.append(item)
+    return out
+
+
+def setup_database() -> str:
+    """Fresh bench database, migrated; returns a token secret for a one-account token."""
+    import psycopg
+
+    name = DB_URL.rsplit("/", 1)[1]
+    with psycopg.connect(ADMIN_URL.replace("postgres://", "postgresql://"), autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    env = {**os.environ, "DATABASE_URL": DB_URL, "SECRET_KEY": "bench"}
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
+    os.environ.update(DATABASE_URL=DB_URL, SECRET_KEY="bench", DJANGO_SETTINGS_MODULE="tradebook.settings")
+    import django
+
+    django.setup()
+    from accounts.tokens import issue_token
+    from tests.factories import make_account
+
+    make_account("bench", name="Bench")
+    _token, secret = issue_token(name="bench", account_slugs=["bench"])
+    return secret
+
+
+def start_gunicorn(port: int, workers: int, threads: int) -> subprocess.Popen:
+    env = {**os.environ, "DATABASE_URL": DB_URL, "SECRET_KEY": "bench", "CONN_MAX_AGE": "600",
+           # The bench measures the write path, not the throttle (default 100/s per token).
+           "API_THROTTLE_RATE": "1000000/s", "LOG_LEVEL": "WARNING", "ALLOWED_HOSTS": "127.0.0.1"}
+    process = subprocess.Popen(
+        [str(ROOT / ".venv/bin/gunicorn"), "tradebook.wsgi", "-b", f"127.0.0.1:{port}", "-w", str(workers),
+         "-k", "gthread", "--threads", str(threads), "--keep-alive", "30", "--log-level", "warning"],
+        cwd=ROOT, env=env, start_new_session=True,
+    )
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return process
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit("gunicorn did not start")
+
+
+def post(conn: http.client.HTTPConnection, path: str, body: bytes, secret: str, content_type: str) -> tuple:
+    conn.request("POST", path, body=body, headers={"Authorization": f"Bearer {secret}",
+                                                    "Content-Type": content_type})
+    response = conn.getresponse()
+    data = response.read()
+    return response.status, data
+
+
+def batch_rate(port: int, secret: str, batches: int, *, ndjson: bool) -> float:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    bodies = []
+    for b in range(batches + 1):
+        items = fills(f"{'n' if ndjson else 'j'}{b}", 1000, typed=ndjson)
+        if ndjson:
+            bodies.append("\n".join(json.dumps(i) for i in items).encode())
+        else:
+            bodies.append(json.dumps(items).encode())
+    path, ctype = ("/api/v1/events/", "application/x-ndjson") if ndjson else ("/api/v1/fills/", "application/json")
+    status, data = post(conn, path, bodies[0], secret, ctype)  # warm-up (imports, connections)
+    assert status == 201, (status, data[:500])
+    start = time.perf_counter()
+    for body in bodies[1:]:
+        status, data = post(conn, path, body, secret, ctype)
+        assert status == 201, (status, data[:500])
+    elapsed = time.perf_counter() - start
+    conn.close()
+    return batches * 1000 / elapsed
+
+
+def single_rate(port: int, secret: str, clients: int, seconds: float, max_requests: int) -> dict:
+    latencies: list[list[float]] = [[] for _ in range(clients)]
+    failures = [0] * clients
+    stop_at = time.perf_counter() + seconds
+    per_client = max_requests // clients
+
+    def run(c: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        for n in range(per_client):
+            if time.perf_counter() > stop_at:
+                break
+            body = json.dumps(fills(f"s{c}-{n}", 1)[0]).encode()
+            t = time.perf_counter()
+            status, _ = post(conn, "/api/v1/fills/", body, secret, "application/json")
+            latencies[c].append(time.perf_counter() - t)
+            if status != 201:
+                failures[c] += 1
+        conn.close()
+
+    threads = [threading.Thread(target=run, args=(c,)) for c in range(clients)]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - start
+    flat = sorted(x for lat in latencies for x in lat)
+    return {"requests": len(flat), "rps": len(flat) / elapsed, "p50_ms": statistics.median(flat) * 1000,
+            "p99_ms": flat[min(len(flat) - 1, int(len(flat) * 0.99))] * 1000, "failures": sum(failures)}
+
+
+def copy_rate(rows: int) -> float:
+    """Raw COPY of the same fill rows (same columns and types) into a plain table."""
+    import psycopg
+
+    items = fills("copy", rows)
+    with psycopg.connect(DB_URL.replace("postgres://", "postgresql://")) as conn:
+        conn.execute("DROP TABLE IF EXISTS bench_copy")
+        conn.execute("CREATE TABLE bench_copy (LIKE trades_fill INCLUDING DEFAULTS)")
+        conn.commit()
+        columns = ["id", "account_id", "external_id", "symbol", "side", "price", "quantity", "fee", "fee_currency",
+                   "other_fees", "order_id", "trade_id", "executed_at", "reason", "source", "meta", "received_at",
+                   "void_reason"]
+        now = datetime.now(UTC)
+        start = time.perf_counter()
+        with conn.cursor() as cur, cur.copy(f"COPY bench_copy ({', '.join(columns)}) FROM STDIN") as copy:
+            for n, i in enumerate(items):
+                copy.write_row((n, 1, i["id"], i["symbol"], i["side"], i["price"], i["quantity"], i["fee"],
+                                i["fee_currency"], "[]", i["order_id"], "", i["executed_at"], "", "bot", "{}", now, ""))
+        conn.commit()
+        elapsed = time.perf_counter() - start
+        conn.execute("DROP TABLE bench_copy")
+        conn.commit()
+    return rows / elapsed
+
+
+def profile_batch() -> None:
+    from accounts.models import Account
+    from trades.api.parsers import loads_exact
+    from trades.ingest import record
+
+    account = Account.objects.get(slug="bench")
+    body = json.dumps(fills("prof", 1000)).encode()
+    profiler = cProfile.Profile()
+    profiler.enable()
+    record(accounts=[account], items=loads_exact(body), item_type="fill")
+    profiler.disable()
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(25)
+    print(out.getvalue())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--batches", type=int, default=10, help="batches of 1,000 fills per endpoint")
+    parser.add_argument("--clients", type=int, default=4, help="concurrent single-fill clients")
+    parser.add_argument("--seconds", type=float, default=10, help="time bound of the single-fill run")
+    parser.add_argument("--max-requests", type=int, default=20000, help="count bound of the single-fill run")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--profile", action="store_true", help="profile one batch in-process first")
+    args = parser.parse_args()
+
+    load = os.getloadavg()
+    print(f"machine: {os.cpu_count()} cores, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} at start")
+    secret = setup_database()
+    if args.profile:
+        profile_batch()
+    copy = copy_rate(args.batches * 1000)
+    port = free_port()
+    server = start_gunicorn(port, args.workers, args.threads)
+    try:
+        json_rate = batch_rate(port, secret, args.batches, ndjson=False)
+        ndjson_rate = batch_rate(port, secret, args.batches, ndjson=True)
+        single = single_rate(port, secret, args.clients, args.seconds, args.max_requests)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+    print(f"gunicorn: {args.workers} workers x {args.threads} threads (gthread), PostgreSQL, loopback")
+    print(f"(c) COPY into a plain table:          {copy:10.0f} rows/s")
+    print(f"(a) batch /api/v1/fills/ (JSON):       {json_rate:10.0f} fills/s   = {json_rate / copy:.3f} x COPY "
+          f"(target >= 0.3)")
+    print(f"(a) batch /api/v1/events/ (NDJSON):    {ndjson_rate:10.0f} fills/s   = {ndjson_rate / copy:.3f} x COPY")
+    print(f"(b) single fills, {args.clients} clients:          {single['rps']:10.0f} req/s     = "
+          f"{single['rps'] / copy:.4f} x COPY; p50 {single['p50_ms']:.1f} ms, p99 {single['p99_ms']:.1f} ms "
+          f"(targets >= 500 req/s, p99 < 20 ms); {single['requests']} requests, {single['failures']} not 201")
+    load = os.getloadavg()
+    print(f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} at end")
+
+
+if __name__ == "__main__":
+    main()
