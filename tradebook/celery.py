@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 
 from celery import Celery
 from celery.schedules import crontab, schedstate, schedule
-from celery.signals import before_task_publish
+from celery.signals import before_task_publish, task_postrun, task_prerun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tradebook.settings")
 
@@ -76,3 +76,20 @@ def stamp_round_time(sender: str | None = None, body=None, **_kwargs) -> None:
     kwargs = body[1]
     if isinstance(kwargs, dict) and kwargs.get("at") is None:
         kwargs["at"] = datetime.now(UTC).isoformat()
+
+
+@task_prerun.connect
+@task_postrun.connect
+def close_old_connections(sender=None, **_kwargs) -> None:
+    """Django's per-request rule, per task: drop a connection past CONN_MAX_AGE or broken, re-arm health checks.
+
+    With CONN_MAX_AGE=0 (the default) this closes the connection around every task,
+    as Celery's fixup does; with CONN_MAX_AGE>0 a worker keeps its connection (a
+    round of 1,000 accounts would otherwise open 1,000 connections). Eager tasks run
+    inside the caller's transaction: leave its connection alone.
+    """
+    if getattr(getattr(sender, "request", None), "is_eager", False):
+        return
+    from django.db import close_old_connections as django_close_old_connections
+
+    django_close_old_connections()

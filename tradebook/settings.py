@@ -257,6 +257,10 @@ else:
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 # With acks_late, a task running when the broker connection drops is redelivered; stop our copy.
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+if DATABASES["default"]["CONN_MAX_AGE"] != 0:
+    # Celery's Django fixup closes the database connection around every task unless told to reuse it;
+    # with CONN_MAX_AGE set, tradebook.celery applies Django's own rule per task instead (age, health).
+    CELERY_DB_REUSE_MAX = 1_000_000
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
 CELERY_TASK_ALWAYS_EAGER = _bool("CELERY_TASK_ALWAYS_EAGER", False)
