@@ -19,7 +19,7 @@ from rest_framework import exceptions, generics
 from rest_framework import serializers as drf_serializers
 from rest_framework.response import Response
 
-from accounts.auth import resolve_account, scoped_accounts
+from accounts.auth import resolve_account, scoped_account_list
 from accounts.errors import TradebookError
 from snapshots.models import EquitySnapshot, Mark, PositionSnapshot, WalletSnapshot
 from trades.api import filters
@@ -33,9 +33,16 @@ ACCOUNT_PARAMETER = OpenApiParameter(
 
 
 def scoped(request, model: type[Model]) -> QuerySet:
-    """The model's rows of the caller's accounts, with what the serializers show joined in."""
+    """The model's rows of the caller's accounts, with what the serializers show joined in.
+
+    A token of one account (the usual bot) filters `account_id = x`, not `IN (…)`: with
+    an equality on the index's first column, SQLite too reads the (account, -time, -id)
+    index in order and stops after a page instead of sorting all the account's rows.
+    """
     related = ["account"] + (["bot"] if any(f.name == "bot" for f in model._meta.fields) else [])
-    return model.objects.filter(account__in=scoped_accounts(request)).select_related(*related)
+    ids = [account.pk for account in scoped_account_list(request)]
+    rows = model.objects.filter(account_id=ids[0]) if len(ids) == 1 else model.objects.filter(account_id__in=ids)
+    return rows.select_related(*related)
 
 
 class ScopedList(generics.ListAPIView):
