@@ -89,3 +89,13 @@ def test_control_replies_in_the_stream_are_skipped():
     out = bybit.translate(replies + [ORDER])
     assert [item["type"] for item in out.items] == ["order"]
     assert out.origins[0].index == 2
+
+
+def test_the_fast_execution_stream_is_refused_with_a_reason():
+    fast = {"topic": "execution.fast", "creationTime": 1746270400355,
+            "data": [{"category": "linear", "symbol": "BTCUSDT", "execId": "x", "execPrice": "1", "execQty": "1",
+                      "side": "Buy", "orderId": "o", "isMaker": False, "execTime": "1746270400353"}]}
+    with pytest.raises(TradebookError) as caught:
+        bybit.translate(fast)
+    assert caught.value.errors[0]["field"] == "topic" and "no fees" in caught.value.errors[0]["message"]
+    assert bybit.translate(dict(EXECUTION, topic="execution.linear")).items[0]["type"] == "fill"

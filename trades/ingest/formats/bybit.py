@@ -81,6 +81,11 @@ def translate(payload) -> Translation:
         if base not in TOPICS:
             problems.add(i, "topic", f"must be one of {', '.join(TOPICS)} (got {topic!r})")
             continue
+        if topic.startswith("execution.fast"):
+            # The fast stream leaves out execFee: booked without a fee, the same execId from the
+            # `execution` topic would then differ from it (409). Only the full stream is taken.
+            problems.add(i, "topic", "execution.fast has no fees: post the execution topic instead")
+            continue
         data = message.get("data")
         if not isinstance(data, list):
             problems.add(i, "data", "must be a list")
