@@ -41,6 +41,8 @@ def test_events_newest_first_filtered_by_type_and_symbol(api, account):
     assert [r["id"] for r in results(api.get("/api/v1/events/?symbol=ETHUSDT"))] == ["o1"]
     assert [r["type"] for r in results(api.get("/api/v1/events/?channel=import_events"))] == ["log"]
     assert [r["id"] for r in results(api.get("/api/v1/events/?id=o1"))] == ["o1"]
+    assert len(results(api.get("/api/v1/events/?outcome=created"))) == 2
+    assert api.get("/api/v1/events/?outcome=maybe").status_code == 400
     assert len(results(api.get("/api/v1/events/?since=2026-01-01T00:01:00"))) == 2
 
 

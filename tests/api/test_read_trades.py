@@ -57,6 +57,7 @@ def test_open_trades_come_back_with_their_whole_plan(api, trades):
     ("symbol=BTCUSDT", ["t3", "t1"]),
     ("side=short", ["t2"]),
     ("strategy=meanrev", ["t3"]),
+    ("model=xgb-v4&regime=trend", ["t2"]),
     ("since=2026-01-01T01:00:00&status=open", ["t3", "t2"]),
     ("until=2026-01-01T01:00:00", ["t1"]),
 ])

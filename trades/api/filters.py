@@ -82,6 +82,8 @@ class TradeFilter(SymbolFilterSet):
     status = django_filters.ChoiceFilter(choices=Trade.Status.choices)
     side = django_filters.ChoiceFilter(choices=Trade.Direction.choices)
     strategy = django_filters.CharFilter()
+    model = django_filters.CharFilter(label="the model that made the trade")
+    regime = django_filters.CharFilter()
 
     class Meta:
         model = Trade
@@ -116,6 +118,7 @@ class EventFilter(ScopedFilterSet):
     until = until("received_at")
     type = django_filters.CharFilter(label="fill, order, trade.open, …, log")
     channel = django_filters.CharFilter(label="api, ingest.bybit, import_events, …")
+    outcome = django_filters.ChoiceFilter(choices=[(o, o) for o in ("created", "duplicate", "updated", "ignored")])
     id = django_filters.CharFilter(field_name="item_key", label="the item's key as posted")
     symbol = django_filters.CharFilter(field_name="raw__symbol", label="the symbol of the item as posted")
 
