@@ -13,6 +13,10 @@ list, each `{"topic", "creationTime", "data": [...]}` with topic `execution`,
 - wallet → one wallet snapshot per coin of data[].coin[].
 
 Bybit sends "" for not-applicable values; those are left out, not sent as errors.
+
+Limitation: positions are one per symbol (one-way mode, Bybit's default). In hedge
+mode (positionIdx 1/2) each leg arrives as a snapshot of its own and two legs of one
+symbol at the same updatedTime share a key: the second is a 409.
 """
 
 from accounts.values import BadValue, parse_amount
