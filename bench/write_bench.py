@@ -207,7 +207,7 @@ def profile_batch() -> None:
     record(accounts=[account], items=loads_exact(body), item_type="fill")
     profiler.disable()
     out = io.StringIO()
-    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(25)
+    pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(30)
     print(out.getvalue())
 
 
