@@ -223,27 +223,32 @@ def stream_books(account: Account, symbols: Iterable[str] | None = None, *,
         yield current, _finish(book)
 
 
-def recompute_symbols(*, account: Account, symbols: Iterable[str]) -> None:
-    """Rebuild PositionState of these symbols from their non-void fills (exact)."""
-    symbols = sorted(set(symbols))
-    if not symbols:
-        return
+def recompute_symbols(*, account: Account, symbols: Iterable[str] | None) -> None:
+    """Rebuild PositionState of these symbols (None: every symbol) from their non-void fills (exact)."""
     with transaction.atomic():
-        _locked_states(account, symbols)
-        books = dict(stream_books(account, symbols))
+        if symbols is None:
+            existing = list(PositionState.objects.filter(account=account).values_list("symbol", flat=True))
+            _locked_states(account, existing)
+            books = dict(stream_books(account))
+            symbols = sorted(set(existing) | set(books))
+        else:
+            symbols = sorted(set(symbols))
+            if not symbols:
+                return
+            _locked_states(account, symbols)
+            books = dict(stream_books(account, symbols))
         rows = []
         for symbol in symbols:
             book = books.get(symbol) or new_book(account)
             rows.append(book_to_state(book, PositionState(account=account, symbol=symbol)))
         PositionState.objects.bulk_create(
-            rows, update_conflicts=True, unique_fields=["account", "symbol"], update_fields=STATE_FIELDS,
+            rows, batch_size=1000, update_conflicts=True, unique_fields=["account", "symbol"],
+            update_fields=STATE_FIELDS,
         )
 
 
 def recompute_account(*, account: Account) -> int:
-    """Rebuild every PositionState of the account; returns the number of symbols."""
-    with transaction.atomic():
-        existing = set(PositionState.objects.filter(account=account).values_list("symbol", flat=True))
-        symbols = set(Fill.objects.filter(account=account).values_list("symbol", flat=True).distinct())
-        recompute_symbols(account=account, symbols=existing | symbols)
-    return len(existing | symbols)
+    """Rebuild every PositionState of the account in one pass over its fills; returns the
+    number of symbols."""
+    recompute_symbols(account=account, symbols=None)
+    return PositionState.objects.filter(account=account).count()
