@@ -102,3 +102,51 @@ def test_charlie_racing_alpha_writes_only_his_own(alpha_clients):
     assert [a[0] for a in answers] == [201, 201]
     assert Fill.objects.filter(account=account).count() == 1
     assert Fill.objects.filter(account__slug="charlie").count() == 1
+
+
+class _Deadlock(Exception):
+    sqlstate = "40P01"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_deadlock_or_serialization_failure_runs_the_request_again(alpha_clients, monkeypatch):
+    from django.db import OperationalError
+
+    from trades.ingest import store
+
+    account, clients = alpha_clients
+    real = store.register_bots
+    calls = {"n": 0}
+
+    def flaky(items):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise OperationalError("deadlock detected") from _Deadlock()
+        return real(items)
+
+    monkeypatch.setattr(store, "register_bots", flaky)
+    response = post(clients[0], "/api/v1/fills/", fill(1))
+    assert response.status_code == 201 and calls["n"] == 2
+    assert Fill.objects.filter(account=account).count() == 1
+    assert Event.objects.filter(account=account).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_retries_are_bounded(alpha_clients, monkeypatch):
+    from django.db import OperationalError
+
+    from trades import ingest
+    from trades.ingest import store
+
+    account, clients = alpha_clients
+    calls = {"n": 0}
+
+    def always(items):
+        calls["n"] += 1
+        raise OperationalError("could not serialize access") from type("E", (Exception,), {"sqlstate": "40001"})()
+
+    monkeypatch.setattr(store, "register_bots", always)
+    with pytest.raises(OperationalError):
+        ingest.record(accounts=[account], items=[fill(1)], item_type="fill")
+    assert calls["n"] == ingest.MAX_ATTEMPTS
+    assert Fill.objects.count() == 0
