@@ -74,8 +74,8 @@ class EventWrite(APIView):
                     "With Content-Type application/x-ndjson, one item a line.",
         request={
             "application/json": items_body("EventItems", *ITEM_TYPES),
-            "application/x-ndjson": items_body("EventLines", *ITEM_TYPES,
-                                               description="One JSON item a line (NDJSON)."),
+            "application/x-ndjson": items_body("EventLine", *ITEM_TYPES, lines=True,
+                                               description="NDJSON: one such JSON item a line."),
         },
         responses=write_responses(), parameters=[ACCOUNT_PARAMETER], tags=["write"],
     )

@@ -114,10 +114,11 @@ class ItemsBody(serializers.Serializer):
 
     item_types: tuple[str, ...] = ()
     description = ""
+    lines = False  # NDJSON: the schema is the one of each line
 
 
-def items_body(name: str, *item_types: str, description: str = "") -> type[ItemsBody]:
-    return type(name, (ItemsBody,), {"item_types": item_types, "description": description})
+def items_body(name: str, *item_types: str, description: str = "", lines: bool = False) -> type[ItemsBody]:
+    return type(name, (ItemsBody,), {"item_types": item_types, "description": description, "lines": lines})
 
 
 class ItemsBodyExtension(OpenApiSerializerExtension):
@@ -132,6 +133,8 @@ class ItemsBodyExtension(OpenApiSerializerExtension):
         target = self.target if isinstance(self.target, type) else type(self.target)
         refs = [_register(auto_schema, ITEM_TYPES[name]) for name in target.item_types]
         one = refs[0] if len(refs) == 1 else {"anyOf": refs}
+        if target.lines:
+            return {**one, "description": target.description}
         return {"oneOf": [one, {"type": "array", "items": one, "minItems": 1}],
                 "description": target.description or "One item or a JSON list of items."}
 
