@@ -5,6 +5,8 @@ from decimal import Decimal
 
 import pytest
 from django.test import override_settings
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.factories import T0, make_fill
 
@@ -110,3 +112,32 @@ def test_a_page_costs_a_fixed_number_of_queries(api, account, django_assert_max_
     with django_assert_max_num_queries(4):
         body = api.get("/api/v1/fills/?page_size=50").json()
     assert len(body["results"]) == 50 and body["results"][0]["bot"] == "paper:q"
+
+
+@given(offsets=st.lists(st.integers(min_value=0, max_value=5), min_size=0, max_size=25),
+       page_size=st.integers(min_value=1, max_value=7))
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_walking_the_pages_either_way_gives_every_row_once_in_order(api, account, offsets, page_size):
+    # Few distinct times, so ties are the rule: the cursor's (time, id) must order them.
+    from trades.models import Fill
+    Fill.objects.filter(account=account).delete()
+    made = [make_fill(account, external_id=f"p{n}", executed_at=T0 + timedelta(seconds=s))
+            for n, s in enumerate(offsets)]
+    expected = [f.external_id for f in sorted(made, key=lambda f: (f.executed_at, f.pk), reverse=True)]
+    pages, url, last = [], f"/api/v1/fills/?page_size={page_size}", None
+    while url:
+        last = api.get(url).json()
+        pages.append(ids_of(last))
+        url = last["next"]
+    assert [i for page in pages for i in page] == expected
+    assert all(len(page) == page_size for page in pages[:-1])
+    back, url = [], last["previous"]
+    while url:
+        body = api.get(url).json()
+        back = ids_of(body) + back
+        url = body["previous"]
+    assert back + pages[-1] == expected
+
+
+def ids_of(body) -> list[str]:
+    return [row["id"] for row in body["results"]]
