@@ -306,3 +306,35 @@ def test_the_day_boundary_is_utc(db):
     days = {r["period"]: r for r in period_pnl(account=account, period="day")}
     assert days[datetime(2026, 3, 2).date()]["realized_pnl"] == D("2")
     assert days[datetime(2026, 3, 1).date()]["realized_pnl"] == 0
+
+
+def test_a_late_fill_drops_the_rolled_days_it_changes_and_they_roll_up_again(traded):
+    roll_up_days(account=traded)
+    total = DailyPnl.objects.filter(account=traded).count()
+    fill(traded, T0 + timedelta(days=3, hours=1), "sell", "150", "1", symbol="BTCUSDT")  # +40 on 4 January
+    assert DailyPnl.objects.filter(account=traded).count() == 3  # 1–3 January kept
+    days = {r["period"]: r for r in period_pnl(account=traded, period="day")}
+    assert days[T0.date() + timedelta(days=3)]["realized_pnl"] == D("40")
+    assert DailyPnl.objects.filter(account=traded).count() == total  # rolled up again, and kept
+    assert DailyPnl.objects.get(account=traded, day=T0.date() + timedelta(days=3)).realized_pnl == D("40")
+
+
+def test_a_fill_of_today_keeps_the_rolled_days(traded):
+    roll_up_days(account=traded)
+    total = DailyPnl.objects.filter(account=traded).count()
+    fill(traded, timezone.now(), "sell", "150", "1", symbol="BTCUSDT")
+    assert DailyPnl.objects.filter(account=traded).count() == total
+    today = period_pnl(account=traded, period="day")[-1]
+    assert today["complete"] is False and today["realized_pnl"] == D("40")
+
+
+def test_a_void_forgets_the_rolled_days(traded):
+    from trades.books import recompute_symbols
+    from trades.models import Fill
+
+    roll_up_days(account=traded)
+    Fill.objects.filter(account=traded, symbol="ETHUSDT").update(voided_at=timezone.now(), void_reason="test")
+    recompute_symbols(account=traded, symbols=["ETHUSDT"])
+    assert not DailyPnl.objects.filter(account=traded).exists()
+    first = period_pnl(account=traded, period="day")[0]
+    assert first["realized_pnl"] == D("20") and first["fills"] == 3

@@ -13,8 +13,9 @@ that moment (reported position snapshots are not replayed), and a fee in another
 currency at the newest `<CUR><BASE>` price up to that moment.
 
 `roll_up_days` stores closed days in DailyPnl (idempotent upsert); `day_rows`
-gives the reports every day: rolled-up rows when they are current, else a replay,
-and today computed live from the valuation.
+gives the reports every day: the rolled-up rows (rolled up on demand when they do
+not reach yesterday — a late fill or a void drops the days it changes, see
+state.invalidate_days), and today computed live from the valuation.
 """
 
 from __future__ import annotations
@@ -179,6 +180,10 @@ def roll_up_days(*, account: Account, until: date | None = None) -> int:
     the number of rows written. Idempotent: the days are replayed from the fills."""
     if until is None:
         until = timezone.now().astimezone(UTC).date() - timedelta(days=1)
+    return len(_roll_up(account, until))
+
+
+def _roll_up(account: Account, until: date) -> list[DayRow]:
     rows = replay_days(account, until=until)
     objs = [
         DailyPnl(account=account, day=r.day, realized_pnl=r.realized_pnl, fees=r.fees, funding=r.funding,
@@ -192,7 +197,7 @@ def roll_up_days(*, account: Account, until: date | None = None) -> int:
             update_fields=["realized_pnl", "fees", "funding", "net_pnl", "cash_flows", "equity_end", "return_pct",
                            "fills", "computed_at"],
         )
-    return len(objs)
+    return rows
 
 
 def _first_activity(account: Account) -> datetime | None:
@@ -218,9 +223,11 @@ def day_rows(account: Account, *, value: Valuation | None = None, now: datetime 
             "day", "realized_pnl", "fees", "funding", "cash_flows", "equity_end", "return_pct", "fills")
     ]
     if not rolled or rolled[-1].day < yesterday:
-        # Not rolled up (yet): replay the closed days, without storing them.
+        # Not rolled up (yet, or invalidated by a late fill or a void): roll the closed days
+        # up now and keep them — derived data, so the next report reads them. The cost is one
+        # replay of the history, paid once (the nightly roll-up usually has done it).
         first = _first_activity(account)
-        rolled = replay_days(account, until=yesterday) if first and first.astimezone(UTC).date() < today else []
+        rolled = _roll_up(account, yesterday) if first and first.astimezone(UTC).date() < today else []
     return rolled + [live_day(account, rolled, value, today)]
 
 

@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from datetime import datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from django.db import connection, transaction
+from django.utils import timezone
 
 from accounts.models import Account
 from accounts.values import decimal_str
 from trades.books.cost import Book
-from trades.models import Fill, PositionState
+from trades.models import DailyPnl, Fill, PositionState
 
 # The order of Book.apply_rows' tuple; `symbol` is prepended where rows of many symbols stream.
 FILL_COLUMNS = ("pk", "side", "price", "quantity", "fee", "fee_currency", "other_fees", "executed_at",
@@ -124,7 +125,20 @@ def apply_fills(*, account: Account, fills: Iterable[Fill]) -> None:
         if changed:
             PositionState.objects.bulk_update(changed, STATE_FIELDS)
         if recompute:
-            recompute_symbols(account=account, symbols=recompute)
+            _recompute(account, recompute)
+        # A fill of a day already rolled up makes that day and the later ones stale: drop them;
+        # the next report (or the nightly roll-up) replays them. Real-time fills are today's: no-op.
+        first_day = min(f.executed_at for f in fills).astimezone(UTC).date()
+        if first_day < timezone.now().astimezone(UTC).date():
+            invalidate_days(account=account, since=first_day)
+
+
+def invalidate_days(*, account: Account, since: date | None = None) -> None:
+    """Forget the rolled-up days from `since` (all when None); they are recomputed on demand."""
+    days = DailyPnl.objects.filter(account=account)
+    if since is not None:
+        days = days.filter(day__gte=since)
+    days.delete()
 
 
 def _copy_rows(account: Account, symbols: list[str] | None) -> Iterator[tuple]:
@@ -224,7 +238,17 @@ def stream_books(account: Account, symbols: Iterable[str] | None = None, *,
 
 
 def recompute_symbols(*, account: Account, symbols: Iterable[str] | None) -> None:
-    """Rebuild PositionState of these symbols (None: every symbol) from their non-void fills (exact)."""
+    """Rebuild PositionState of these symbols (None: every symbol) from their non-void fills (exact).
+
+    Used after a void (and by repairs): which day the voided fill belonged to is not
+    known here, so every rolled-up day of the account is recomputed on demand.
+    """
+    with transaction.atomic():
+        _recompute(account, symbols)
+        invalidate_days(account=account)
+
+
+def _recompute(account: Account, symbols: Iterable[str] | None) -> None:
     with transaction.atomic():
         if symbols is None:
             existing = list(PositionState.objects.filter(account=account).values_list("symbol", flat=True))
@@ -250,5 +274,5 @@ def recompute_symbols(*, account: Account, symbols: Iterable[str] | None) -> Non
 def recompute_account(*, account: Account) -> int:
     """Rebuild every PositionState of the account in one pass over its fills; returns the
     number of symbols."""
-    recompute_symbols(account=account, symbols=None)
+    _recompute(account, None)
     return PositionState.objects.filter(account=account).count()
