@@ -61,6 +61,16 @@ def test_missing_timestamps_take_the_previous_lines():
     out = fill_missing_timestamps(items)
     assert out[1]["timestamp"] == "2026-01-01T00:00:00Z"
     assert out[3]["timestamp"] == "2026-01-02T00:00:00Z"
-    assert "timestamp" not in out[4]  # a canonical item missing its time is an error for ingest to name
+    assert out[4]["timestamp"] == "2026-01-02T00:00:00Z"  # any line: SPEC 8 says "a line"
+    assert translate(out[4])["executed_at"] == "2026-01-02T00:00:00Z"
     assert "timestamp" not in items[1]  # the input is not changed
     assert fill_missing_timestamps([{"type": "metric", "equity": "1"}]) == [{"type": "metric", "equity": "1"}]
+    assert fill_missing_timestamps(items[:1] + [{"type": "bogus"}])[1] == {"type": "bogus"}
+
+
+def test_a_canonical_type_in_the_older_style_gets_its_time_field():
+    signal = {"type": "signal", "timestamp": 1767225600000, "bot_id": "b", "symbol": "X", "value": 1}
+    assert translate(signal) == {"type": "signal", "generated_at": 1767225600000, "bot_id": "b", "symbol": "X",
+                                 "value": 1}
+    both = {"type": "fill", "executed_at": 1, "timestamp": 2}
+    assert translate(both) is both

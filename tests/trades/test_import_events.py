@@ -116,3 +116,11 @@ def test_it_imports_only_into_the_named_account(account, other_account, tmp_path
     assert Fill.objects.filter(account=other_account).count() == 1
     with pytest.raises(CommandError, match="No account"):
         run(str(tmp_path / "events.jsonl"), "--account", "nobody")
+
+
+def test_an_older_style_signal_line_without_time_inherits_it(account, tmp_path):
+    lines = [LEGACY[0], {"type": "signal", "bot_id": "paper:BTCUSD-ETHUSD", "symbol": "BTCUSD", "value": 1}]
+    run(write(tmp_path / "events.jsonl", lines), "--account", "alpha")
+    signal = Signal.objects.get(account=account)
+    assert signal.generated_at == Fill.objects.get(account=account).executed_at
+    assert signal.bot.key == "paper:BTCUSD-ETHUSD"

@@ -49,8 +49,18 @@ def is_legacy(item) -> bool:
 
 
 def translate(item: dict) -> dict:
-    """One older line → one canonical item; any other item unchanged (the same object)."""
+    """One older line → one canonical item; any other item unchanged (the same object).
+
+    The one exception: an item of a canonical type written in the older style, with
+    `timestamp` and without its type's time field, gets `timestamp` as that field.
+    """
     if not is_legacy(item):
+        if isinstance(item, dict) and "timestamp" in item:
+            field = TIME_FIELDS.get(item.get("type"))
+            if field is not None and field not in item:
+                out = {k: v for k, v in item.items() if k != "timestamp"}
+                out[field] = item["timestamp"]
+                return out
         return item
     kind = item["type"]
     if kind == "trade":
@@ -61,25 +71,38 @@ def translate(item: dict) -> dict:
 
 
 def fill_missing_timestamps(items: list) -> list:
-    """Give each older line without `timestamp` the previous line's time (SPEC 8).
+    """Give each line without a time the previous line's (SPEC 8: "a line without
+    `timestamp` takes the previous line's").
 
+    A line's time is its `timestamp` or its type's time field (`executed_at`, …).
     Stateful over the sequence, so it runs on a whole file or request before
-    `translate`. The previous line's time is its `timestamp`, or, for a canonical
-    item, its type's time field. Returns a new list; items that change are copies.
+    `translate`. Lines of an unknown type are left alone (ingest names the type).
+    Returns a new list; items that change are copies.
     """
     out = []
     last = None
     for item in items:
         if isinstance(item, dict):
+            field = _time_field(item)
             own = item.get("timestamp")
-            if own is None and not is_legacy(item):
-                own = item.get(TIME_FIELDS.get(item.get("type"), ""))
+            if own is None and field is not None:
+                own = item.get(field)
             if own is not None:
                 last = own
-            elif is_legacy(item) and last is not None:
+            elif field is not None and last is not None:
                 item = {**item, "timestamp": last}
         out.append(item)
     return out
+
+
+def _time_field(item: dict) -> str | None:
+    """Where this line's time goes once translated (None for an unknown type)."""
+    kind = item.get("type")
+    if kind == "trade":
+        return "executed_at"
+    if kind == "metric":
+        return "exchange_ts"
+    return TIME_FIELDS.get(kind)
 
 
 def derived_fill_id(item: dict) -> str:
