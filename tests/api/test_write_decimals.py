@@ -16,6 +16,17 @@ from trades.models import Event, Fill
 _ids = itertools.count(1)
 
 
+@pytest.fixture(autouse=True)
+def _unthrottled(monkeypatch):
+    """These tests post hundreds of items a second with one token: the rate is not what they test."""
+    from django.core.cache import cache
+
+    from accounts.auth import TokenRateThrottle
+
+    monkeypatch.setattr(TokenRateThrottle, "rate", "1000000/s", raising=False)
+    cache.clear()
+
+
 @st.composite
 def amounts(draw, max_significant: int | None = None) -> str:
     """A positive decimal string that fits numeric(38,18)."""
