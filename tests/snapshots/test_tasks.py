@@ -203,3 +203,19 @@ def test_the_nightly_roll_up_writes_daily_pnl_per_account(eager, django_capture_
     assert day.realized_pnl == Decimal("10") and day.fills == 2
     assert DailyPnl.objects.filter(account=account, day=yesterday.date()).count() == 1
     assert not DailyPnl.objects.filter(account=other, day__gt=date(2000, 1, 1), fills__gt=0).exists()
+
+
+def test_a_round_sent_without_a_time_carries_the_time_it_was_sent():
+    """Through a real (in-memory) kombu transport: the stamp is in the message a worker receives."""
+    from kombu import Connection
+
+    before = datetime.now(UTC)
+    with Connection("memory://") as conn:
+        app.send_task("snapshots.round", queue="stamp-test", connection=conn)
+        app.send_task("snapshots.round", kwargs={"at": "2026-01-01T00:00:00+00:00"}, queue="stamp-test",
+                      connection=conn)
+        queue = conn.SimpleQueue("stamp-test")
+        stamped, given = (queue.get(timeout=2) for _ in range(2))
+        queue.close()
+    assert before <= datetime.fromisoformat(stamped.decode()[1]["at"]) <= datetime.now(UTC)
+    assert given.decode()[1]["at"] == "2026-01-01T00:00:00+00:00"
