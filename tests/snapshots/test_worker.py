@@ -61,18 +61,23 @@ def database_url() -> str:
 class Worker:
     """One `celery worker` subprocess; its log is a file we read to know what it did."""
 
-    def __init__(self, broker: Broker, tmp: Path, *, pool: str = "prefork", concurrency: int = 2):
-        self.broker, self.log = broker, tmp / f"worker-{uuid.uuid4().hex[:6]}.log"
+    def __init__(self, broker: Broker, tmp: Path, *, pool: str = "prefork", concurrency: int = 2,
+                 interval: int = 60, beat: bool = False):
+        self.broker, self.log = broker, tmp / f"{'beat' if beat else 'worker'}-{uuid.uuid4().hex[:6]}.log"
         env = {**os.environ, **broker.env, "DATABASE_URL": database_url(), "SECRET_KEY": "worker-test",
-               "TRADEBOOK_DATA_DIR": str(tmp), "SNAPSHOT_INTERVAL": "60", "LOG_LEVEL": "INFO"}
+               "TRADEBOOK_DATA_DIR": str(tmp), "SNAPSHOT_INTERVAL": str(interval), "LOG_LEVEL": "INFO"}
+        if beat:
+            command = ["beat", "--schedule", str(tmp / f"beat-{uuid.uuid4().hex[:6]}"), "--loglevel", "INFO"]
+        else:
+            command = ["worker", "-Q", broker.queue, "--pool", pool, "--concurrency", str(concurrency),
+                       "-n", f"{uuid.uuid4().hex[:8]}@test", "--without-gossip", "--without-mingle",
+                       "--without-heartbeat", "--loglevel", "INFO"]
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "tradebook", "worker", "-Q", broker.queue, "--pool", pool,
-             "--concurrency", str(concurrency), "-n", f"{uuid.uuid4().hex[:8]}@test", "--without-gossip",
-             "--without-mingle", "--without-heartbeat", "--loglevel", "INFO"],
+            [sys.executable, "-m", "celery", "-A", "tradebook", *command],
             cwd=ROOT, env=env, stdout=self.log.open("w"), stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: kill -9 reaches the pool children too
         )
-        self.wait_for("ready.", timeout=30)
+        self.wait_for("beat: Starting..." if beat else "ready.", timeout=30)
 
     def text(self) -> str:
         return self.log.read_text(errors="replace")
@@ -281,3 +286,32 @@ def test_retention_on_a_real_worker_keeps_what_it_must(broker, workers):
     assert set(Mark.objects.values_list("pk", flat=True)) == {m.pk for m in recent} | {stale[-1].pk}
     assert list(EquitySnapshot.objects.values_list("pk", flat=True)) == [old[-1].pk]
     assert "Traceback" not in worker.text()
+
+
+def test_two_beats_running_at_once_still_write_one_snapshot_per_account_per_interval(broker, workers):
+    """Real `celery beat` × 2 (a deployment mistake) with a 2-second interval, and a worker."""
+    alpha, bravo = trading_account(), make_account()
+    worker = workers(pool="prefork", concurrency=2, interval=2)
+    beats = [workers(beat=True, interval=2) for _ in range(2)]
+    for beat in beats:
+        beat.wait_for("Sending due task snapshot-round", count=3, timeout=20)
+    for beat in beats:
+        beat.stop()
+    rounds = sum(beat.text().count("Sending due task snapshot-round") for beat in beats)
+    worker.wait_for("Task snapshots.round[", count=rounds, timeout=20)  # every round received…
+
+    def settled() -> bool:  # …and every task received has finished (or expired: a 2 s round can, under load)
+        text = worker.text()
+        return text.count("] received") == text.count("] succeeded in") + text.count("Discarding revoked task")
+
+    wait_until(settled, timeout=20, what="the worker to finish", worker=worker)
+
+    rows = list(EquitySnapshot.objects.filter(source="computed").values_list("account_id", "bucket"))
+    buckets = {bucket for _, bucket in rows}
+    assert len(rows) == len(set(rows)) == 2 * len(buckets)  # every interval: one per account, no more
+    assert {account_id for account_id, _ in rows} == {alpha.pk, bravo.pk}
+    assert all(b.timestamp() % 2 == 0 for b in buckets)  # on the interval's boundaries
+    rounds_run = [line.split("snapshot round ")[1].split(": ")[0] for line in worker.text().splitlines()
+                  if "snapshot round " in line]
+    assert len(buckets) >= 2 and len(rounds_run) > len(set(rounds_run))  # both beats ticked in one interval
+    assert "raised unexpected" not in worker.text()
