@@ -141,22 +141,29 @@ def invalidate_days(*, account: Account, since: date | None = None) -> None:
     days.delete()
 
 
-def _copy_rows(account: Account, symbols: list[str] | None) -> Iterator[tuple]:
-    """PostgreSQL: the fill rows of `stream_books` by COPY … TO STDOUT (text), parsed here.
+def copy_fill_rows(account: Account, symbols: list[str] | None = None, *, by_time: bool = False,
+                   before: datetime | None = None) -> Iterator[tuple]:
+    """PostgreSQL: non-void fill rows by COPY … TO STDOUT (text), parsed here — (symbol, id,
+    side, price, quantity, fee, fee_currency, other_fees, executed_at, reported_pnl), ordered
+    by (symbol, executed_at, id), or by (executed_at, id) with `by_time`.
 
     The recompute's speed is the fetch's: COPY streams while we parse, and skips the
     per-value converters of a cursor (Django's timestamptz loader alone costs more
-    than the books). Ids and times stay text until a symbol's last fill needs them.
+    than the books). Ids and times stay text (ISO, UTC) for the caller to convert
+    only where needed.
     """
     from psycopg import sql
 
     where = sql.SQL("account_id = {} AND voided_at IS NULL").format(sql.Literal(account.pk))
     if symbols is not None:
         where = sql.SQL("{} AND symbol = ANY({})").format(where, sql.Literal(list(symbols)))
+    if before is not None:
+        where = sql.SQL("{} AND executed_at < {}").format(where, sql.Literal(before))
+    order = sql.SQL("executed_at, id" if by_time else "symbol, executed_at, id")
     query = sql.SQL(
         "COPY (SELECT symbol, id, side, price, quantity, fee, fee_currency, NULLIF(other_fees, '[]'::jsonb), "
-        "executed_at, reported_pnl FROM trades_fill WHERE {} ORDER BY symbol, executed_at, id) TO STDOUT"
-    ).format(where)
+        "executed_at, reported_pnl FROM trades_fill WHERE {} ORDER BY {}) TO STDOUT"
+    ).format(where, order)
     connection.ensure_connection()
     with connection.connection.cursor() as cursor, cursor.copy(query) as copy:
         rest = b""
@@ -210,7 +217,7 @@ def stream_books(account: Account, symbols: Iterable[str] | None = None, *,
     """
     symbols = None if symbols is None else list(symbols)
     if connection.vendor == "postgresql":
-        rows = _copy_rows(account, symbols)
+        rows = copy_fill_rows(account, symbols)
     else:
         qs = Fill.objects.filter(account=account, voided_at__isnull=True)
         if symbols is not None:
