@@ -24,7 +24,7 @@ POSITION_FIELDS = {
     "fees": AMOUNT,
     "unconverted_fees": s.DictField(child=s.CharField(), help_text="Fees in currencies without a mark."),
     "mark_price": AMOUNT,
-    "mark_source": s.ChoiceField(choices=["mark", "position", "fill"], allow_null=True),
+    "mark_source": s.CharField(allow_null=True, help_text="mark, position or fill"),
     "unrealized_pnl": AMOUNT,
     "fills": s.IntegerField(),
     "last_fill_at": s.DateTimeField(allow_null=True),
@@ -48,6 +48,40 @@ PERFORMANCE_FIELDS = {
 }
 
 
+RATIO = s.DecimalField(max_digits=38, decimal_places=8, allow_null=True)
+MARK_FIELDS = {"price": AMOUNT, "source": s.CharField(help_text="mark, position or fill"),
+               "at": s.DateTimeField(allow_null=True)}
+DIFFERENCE_FIELDS = {
+    "field": s.CharField(help_text="pnl, equity, wallet_balance or quantity"),
+    "symbol": s.CharField(required=False), "coin": s.CharField(required=False),
+    "computed": AMOUNT, "reported": AMOUNT, "difference": AMOUNT,
+}
+SUMMARY_FIELDS = {
+    "account": s.CharField(), "base_currency": s.CharField(), "as_of": s.DateTimeField(),
+    "equity": AMOUNT, "cash": AMOUNT, "realized_pnl": AMOUNT, "unrealized_pnl": AMOUNT, "fees": AMOUNT,
+    "funding": AMOUNT, "net_pnl": AMOUNT,
+    "return_pct": RATIO, "open_positions": s.IntegerField(), "fills": s.IntegerField(),
+    "closed_trades": s.IntegerField(),
+    "closed_trades_source": s.ChoiceField(choices=["trades", "fills"],
+                                          help_text="The bot's closed trades, or the round trips of the fills."),
+    "win_rate": RATIO, "profit_factor": RATIO, "avg_win": RATIO, "avg_loss": RATIO, "expectancy": RATIO,
+    "max_drawdown": RATIO, "sharpe": RATIO, "sortino": RATIO,
+    "marks": s.DictField(child=inline_serializer("SummaryMark", MARK_FIELDS), help_text="symbol → mark"),
+    "fee_conversions": s.DictField(child=s.DictField(), help_text="fee currency → the mark that converted it"),
+    "unconverted_fees": s.DictField(child=AMOUNT, help_text="Fees in currencies without a mark: not in fees."),
+    "flags": s.ListField(child=s.CharField()),
+    "reported": inline_serializer("SummaryReported", {
+        "pnl": AMOUNT,
+        "equity": s.DictField(allow_null=True),
+        "wallets": s.DictField(child=s.DictField()),
+        "positions": s.DictField(child=s.DictField()),
+        "tolerance": AMOUNT,
+        "differences": inline_serializer("ReconciliationDifference", DIFFERENCE_FIELDS, many=True),
+    }),
+}
+ERRORS = inline_serializer("BooksErrors", {"errors": s.ListField(child=s.DictField())})
+
+
 class AccountPositions(APIView):
     """Positions computed from the fills, valued at the newest mark (mark, position snapshot or fill)."""
 
@@ -66,7 +100,7 @@ class AccountSummary(APIView):
     bot-reported figures with their differences past RECONCILE_TOLERANCE. Percents: return_pct,
     win_rate, max_drawdown; sharpe and sortino annualized from daily returns."""
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(responses=inline_serializer("Summary", SUMMARY_FIELDS))
     def get(self, request, slug: str):
         account = resolve_account(request, slug)
         return Response(books.summary(account=account))
@@ -78,8 +112,9 @@ class AccountPnl(APIView):
     @extend_schema(
         parameters=[OpenApiParameter("period", OpenApiTypes.STR, enum=["day", "week", "month"],
                                      description="Default: day.")],
-        responses=inline_serializer("PnlPeriods", {"account": s.CharField(), "period": s.CharField(),
-                                                   "results": inline_serializer("PnlPeriod", PERIOD_FIELDS, many=True)}),
+        responses={200: inline_serializer("PnlPeriods", {
+            "account": s.CharField(), "period": s.CharField(),
+            "results": inline_serializer("PnlPeriod", PERIOD_FIELDS, many=True)}), 400: ERRORS},
     )
     def get(self, request, slug: str):
         account = resolve_account(request, slug)
@@ -97,8 +132,9 @@ class AccountPerformance(APIView):
     @extend_schema(
         parameters=[OpenApiParameter("by", OpenApiTypes.STR, enum=["symbol", "bot", "strategy"],
                                      description="Default: symbol.")],
-        responses=inline_serializer("Performance", {"account": s.CharField(), "by": s.CharField(),
-                                                    "results": inline_serializer("PerformanceRow", PERFORMANCE_FIELDS, many=True)}),
+        responses={200: inline_serializer("Performance", {
+            "account": s.CharField(), "by": s.CharField(),
+            "results": inline_serializer("PerformanceRow", PERFORMANCE_FIELDS, many=True)}), 400: ERRORS},
     )
     def get(self, request, slug: str):
         account = resolve_account(request, slug)
