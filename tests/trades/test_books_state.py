@@ -1,10 +1,12 @@
 """PositionState maintenance: incremental apply_fills against the full recompute."""
 
 import random
+import threading
 from datetime import timedelta
 from decimal import Decimal as D
 
-from django.db import connection
+import pytest
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
@@ -169,3 +171,41 @@ def test_recompute_reads_values_with_backslashes_and_tabs_exactly(account):
     assert normalized(stored(account)) == normalized(recomputed(account))
     s = PositionState.objects.get(account=account)
     assert s.unconverted_fees == {"X\\N": "0.25", "T\tB": "0.5"} and s.realized_pnl == D("2")
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite serializes writers: no race to test")
+def test_concurrent_ingests_of_one_symbol_end_with_exact_books():
+    """Writers book fills of the same symbol at the same moment, each in its own
+    transaction: the state lock serializes them and the books equal a recompute."""
+    account = make_account(cost_basis="average")
+    # The state row exists already (committed): only its lock can serialize the writers.
+    apply_fills(account=account, fills=[make_fill(account, symbol="RACE", executed_at=T0 - timedelta(days=1))])
+    writers = 4
+    barrier = threading.Barrier(writers)
+    errors: list = []
+
+    def write(n: int) -> None:
+        try:
+            rng = random.Random(n)
+            with transaction.atomic():
+                fills = [
+                    make_fill(account, symbol="RACE", side=rng.choice(["buy", "sell"]), price=D(rng.randint(90, 110)),
+                              quantity=D(rng.randint(1, 5)), executed_at=T0 + timedelta(seconds=rng.randint(0, 100)))
+                    for _ in range(5)
+                ]
+                barrier.wait(timeout=10)  # every writer has inserted its fills, none has booked them
+                apply_fills(account=account, fills=fills)
+        except Exception as exc:
+            errors.append(repr(exc))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(writers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert errors == []
+    assert PositionState.objects.get(account=account, symbol="RACE").fill_count == writers * 5 + 1
+    assert normalized(stored(account)) == normalized(recomputed(account))
