@@ -205,6 +205,10 @@ def main() -> int:
     report("monthly PnL p50", p50, "ms")
     p50, worst, result = timed(lambda: books.valuation(account=account), args.runs)
     report("valuation (snapshot round) p50", p50, "ms")
+    p50, worst, result = timed(lambda: books.performance(account=account, by="symbol"), args.runs)
+    report("performance by symbol p50", p50, "ms")
+    p50, worst, result = timed(lambda: books.performance(account=account, by="bot"), 3)
+    report("performance by bot (replays every fill) p50", p50, "ms")
 
     base = Fill.objects.filter(account=account)
     symbol = "S007USDT"

@@ -21,7 +21,7 @@ from accounts.values import AMOUNT_CONTEXT
 from snapshots.models import EquitySnapshot, SnapshotSource, WalletSnapshot
 from trades.books.cost import ZERO, Trips, fill_fees, q18
 from trades.books.rollup import HUNDRED, DayRow, day_rows
-from trades.books.state import new_book
+from trades.books.state import copy_fill_rows, new_book
 from trades.books.valuation import Converter, Valuation, valuation
 from trades.models import Fill, Trade
 
@@ -307,13 +307,16 @@ def performance(*, account: Account, by: str) -> list[dict]:
                                "closed_trades": 0, "wins": 0, "trade_pnl": ZERO}
         return g
 
-    rows = (
-        Fill.objects.filter(account=account, voided_at__isnull=True)
-        .order_by("symbol", "executed_at", "id")
-        .values_list("symbol", "id", "side", "price", "quantity", "fee", "fee_currency", "other_fees",
-                     "executed_at", "bot_id", "trade_id")
-        .iterator(chunk_size=20000)
-    )
+    if connection.vendor == "postgresql":
+        rows = (r[:9] + r[10:] for r in copy_fill_rows(account, attribution=True))  # without reported_pnl
+    else:
+        rows = (
+            Fill.objects.filter(account=account, voided_at__isnull=True)
+            .order_by("symbol", "executed_at", "id")
+            .values_list("symbol", "id", "side", "price", "quantity", "fee", "fee_currency", "other_fees",
+                         "executed_at", "bot_id", "trade_id")
+            .iterator(chunk_size=20000)
+        )
     books: dict = {}
     with localcontext(AMOUNT_CONTEXT):
         for symbol, pk, side, price, quantity, fee, fee_currency, other_fees, at, bot_id, trade_id in rows:

@@ -142,10 +142,11 @@ def invalidate_days(*, account: Account, since: date | None = None) -> None:
 
 
 def copy_fill_rows(account: Account, symbols: list[str] | None = None, *, by_time: bool = False,
-                   before: datetime | None = None) -> Iterator[tuple]:
+                   before: datetime | None = None, attribution: bool = False) -> Iterator[tuple]:
     """PostgreSQL: non-void fill rows by COPY … TO STDOUT (text), parsed here — (symbol, id,
     side, price, quantity, fee, fee_currency, other_fees, executed_at, reported_pnl), ordered
-    by (symbol, executed_at, id), or by (executed_at, id) with `by_time`.
+    by (symbol, executed_at, id), or by (executed_at, id) with `by_time`; `attribution`
+    appends (bot_id, trade_id).
 
     The recompute's speed is the fetch's: COPY streams while we parse, and skips the
     per-value converters of a cursor (Django's timestamptz loader alone costs more
@@ -160,10 +161,11 @@ def copy_fill_rows(account: Account, symbols: list[str] | None = None, *, by_tim
     if before is not None:
         where = sql.SQL("{} AND executed_at < {}").format(where, sql.Literal(before))
     order = sql.SQL("executed_at, id" if by_time else "symbol, executed_at, id")
+    extra = sql.SQL(", bot_id, trade_id" if attribution else "")
     query = sql.SQL(
         "COPY (SELECT symbol, id, side, price, quantity, fee, fee_currency, NULLIF(other_fees, '[]'::jsonb), "
-        "executed_at, reported_pnl FROM trades_fill WHERE {} ORDER BY {}) TO STDOUT"
-    ).format(where, order)
+        "executed_at, reported_pnl{} FROM trades_fill WHERE {} ORDER BY {}) TO STDOUT"
+    ).format(extra, where, order)
     connection.ensure_connection()
     with connection.connection.cursor() as cursor, cursor.copy(query) as copy:
         rest = b""
@@ -171,12 +173,18 @@ def copy_fill_rows(account: Account, symbols: list[str] | None = None, *, by_tim
             lines = (rest + bytes(block)).split(b"\n")
             rest = lines.pop()
             for line in lines:
-                symbol, pk, side, price, quantity, fee, fee_currency, other_fees, at, reported = (
-                    _field(f) for f in line.decode().split("\t")
-                ) if line.count(b"\\") > line.count(b"\\N") else line.decode().split("\t")
-                yield (symbol, pk, side, Decimal(price), Decimal(quantity), Decimal(fee), fee_currency,
+                fields = (
+                    [_field(f) for f in line.decode().split("\t")] if line.count(b"\\") > line.count(b"\\N")
+                    else line.decode().split("\t")
+                )
+                symbol, pk, side, price, quantity, fee, fee_currency, other_fees, at, reported = fields[:10]
+                row = (symbol, pk, side, Decimal(price), Decimal(quantity), Decimal(fee), fee_currency,
                        None if other_fees == NULL else json.loads(other_fees), at,
                        None if reported == NULL else Decimal(reported))
+                if attribution:
+                    bot_id, trade_id = fields[10:]
+                    row += (None if bot_id == NULL else int(bot_id), trade_id)
+                yield row
 
 
 NULL = "\\N"
