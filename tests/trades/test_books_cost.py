@@ -175,3 +175,17 @@ def test_position_is_the_signed_sum_of_quantities(fifo, fills):
     if fifo:
         assert sum((q for q, _ in b.lots), D(0)) == abs(b.quantity)
     assert (b.average_price is None) == (b.quantity == 0)
+
+
+@pytest.mark.parametrize("fifo", [False, True])
+@settings(max_examples=150, deadline=None)
+@given(fills=fill_lists)
+def test_round_trips_account_for_every_realized_pnl_and_fee(fifo, fills):
+    """Every realized PnL and base fee belongs to one trip, closed or still open."""
+    b = run(fills, fifo)
+    t = b.trips
+    assert t.won + t.lost + t.current == b.realized_pnl - b.fees
+    assert t.count >= t.wins + t.losses
+    assert 0 <= t.current_fees <= b.fees
+    if b.quantity == 0:
+        assert t.current == 0 and t.current_fees == 0

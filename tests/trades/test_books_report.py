@@ -338,3 +338,23 @@ def test_a_void_forgets_the_rolled_days(traded):
     assert not DailyPnl.objects.filter(account=traded).exists()
     first = period_pnl(account=traded, period="day")[0]
     assert first["realized_pnl"] == D("20") and first["fills"] == 3
+
+
+def test_reported_trade_pnl_is_reconciled_with_the_trades_computed_pnl(account):
+    for i, (pnl, reported) in enumerate([("30", "30.005"), ("-10", "-12")]):
+        Trade.objects.create(account=account, external_id=f"t{i}", symbol="BTCUSDT", side="long", status="closed",
+                             quantity=D(1), entry_price=D(100), entry_time=T0, exit_price=D(110),
+                             exit_time=T0 + H, pnl=D(pnl), reported_pnl=D(reported), opened_at=T0, updated_at=T0)
+    rep = summary(account=account)["reported"]
+    assert rep["pnl"] == D("18.005")
+    assert [(d["field"], d["computed"], d["difference"]) for d in rep["differences"]] == [
+        ("trade_pnl", D("20"), D("1.995"))]
+
+
+def test_the_entry_fee_of_an_open_position_is_not_a_pnl_difference(account):
+    fill(account, T0, "buy", "100", "1", fee="0.2")
+    fill(account, T0 + H, "sell", "110", "1", fee="0.1", reported_pnl=D("9.7"))  # the exchange's closed PnL
+    fill(account, T0 + 2 * H, "buy", "50", "1", fee="0.05", symbol="ETHUSDT")  # open: nothing closed yet
+    s = summary(account=account)
+    assert s["fees"] == D("0.35") and s["reported"]["pnl"] == D("9.7")
+    assert s["reported"]["differences"] == []  # 10 − 0.35 + 0.05 still in the open ETH position

@@ -69,6 +69,7 @@ class Trips:
     won: Decimal = ZERO  # sum of winning trips' PnL (> 0)
     lost: Decimal = ZERO  # sum of losing trips' PnL (< 0)
     current: Decimal = ZERO
+    current_fees: Decimal = ZERO  # base-currency fees paid in the open trip so far
     pnls: list[Decimal] | None = None  # every closed trip's PnL, only when asked (reports)
 
     def close(self, when: datetime | None) -> None:
@@ -83,17 +84,19 @@ class Trips:
         if self.pnls is not None:
             self.pnls.append(pnl)
         self.current = ZERO
+        self.current_fees = ZERO
 
     def to_json(self) -> list:
         return [self.count, self.wins, self.losses, decimal_str(self.won), decimal_str(self.lost),
-                decimal_str(self.current)]
+                decimal_str(self.current), decimal_str(self.current_fees)]
 
     @classmethod
     def from_json(cls, data) -> Trips:
         if not data:
             return cls()
-        count, wins, losses, won, lost, current = data
-        return cls(int(count), int(wins), int(losses), Decimal(won), Decimal(lost), Decimal(current))
+        count, wins, losses, won, lost, current, *rest = data
+        return cls(int(count), int(wins), int(losses), Decimal(won), Decimal(lost), Decimal(current),
+                   Decimal(rest[0]) if rest else ZERO)
 
 
 @dataclass
@@ -152,7 +155,7 @@ class Book:
         q, avg, realized, fees_total = self.quantity, self.average_price, self.realized_pnl, self.fees
         unconverted, lots, lot_cost = self.unconverted_fees, self.lots, self._lot_cost
         trips = self.trips
-        current = trips.current
+        current, open_fees = trips.current, trips.current_fees
         count, reported_sum, reported_count = self.fill_count, self.reported_pnl, self.reported_count
         last = None
         quantum = AMOUNT_QUANTUM
@@ -167,7 +170,8 @@ class Book:
                 fees_total += fee_base
                 buy = side == "buy"
                 if q == 0:
-                    current = ZERO  # a new trip opens
+                    current = open_fees = ZERO  # a new trip opens
+                open_fees += fee_base
                 if q == 0 or (q > 0) == buy:
                     if fifo:
                         lots.append([x, price])
@@ -219,13 +223,13 @@ class Book:
                     if q == 0 or (q > 0) != long:  # back to flat, or flipped: the trip is over
                         trips.current = current
                         trips.close(at)
-                        current = ZERO
+                        current = open_fees = ZERO
                 count += 1
                 if reported is not None:
                     reported_sum += reported
                     reported_count += 1
                 last = (pk, price, at)
-        trips.current = current
+        trips.current, trips.current_fees = current, open_fees
         self.quantity, self.average_price, self.realized_pnl, self.fees = q, avg, realized, fees_total
         self._lot_cost = lot_cost
         self.fill_count, self.reported_pnl, self.reported_count = count, reported_sum, reported_count

@@ -138,7 +138,10 @@ def max_drawdown(account: Account) -> Decimal | None:
 
 def reconciliation(account: Account, value: Valuation, closed: list[tuple] | None = None) -> dict:
     """The bot-reported figures beside the computed ones; differences past
-    settings.RECONCILE_TOLERANCE (absolute, base currency or quantity) are listed."""
+    settings.RECONCILE_TOLERANCE (absolute, base currency or quantity) are listed:
+    reported trade PnL against the trades' computed pnl (or reported fill PnL against
+    realized − fees of the closed part), the newest reported equity, the base-currency
+    wallet balance against cash, and each reported position size against the books."""
     tolerance = Decimal(str(settings.RECONCILE_TOLERANCE))
     differences: list[dict] = []
 
@@ -152,12 +155,19 @@ def reconciliation(account: Account, value: Valuation, closed: list[tuple] | Non
 
     if closed is None:
         closed = closed_trades(account)
-    closed_reported = [reported for _pnl, reported in closed if reported is not None]
     reported_pnl = None
-    if value.reported_fills or closed_reported:
-        # A bot reports PnL per fill or per trade, not both: the trades win when there are any.
-        reported_pnl = sum(closed_reported, ZERO) if closed_reported else value.reported_pnl
-        compare("pnl", value.realized_pnl - value.fees, reported_pnl)
+    by_trade = [(pnl, reported) for pnl, reported in closed if reported is not None]
+    if by_trade:
+        # The bot reports PnL per trade: like for like with the trades' computed pnl.
+        reported_pnl = sum((r for _p, r in by_trade), ZERO)
+        pairs = [(p, r) for p, r in by_trade if p is not None]
+        if pairs:
+            compare("trade_pnl", sum((p for p, _r in pairs), ZERO), sum((r for _p, r in pairs), ZERO))
+    elif value.reported_fills:
+        # Per fill (an exchange's closed PnL): what the closed part of the books made — the
+        # fees of positions still open are not in it yet.
+        reported_pnl = value.reported_pnl
+        compare("pnl", value.realized_pnl - value.fees + value.open_trip_fees, reported_pnl)
 
     snap = (
         EquitySnapshot.objects.filter(account=account, source=SnapshotSource.REPORTED)

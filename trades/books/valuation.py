@@ -86,6 +86,7 @@ class Valuation:
     trips: Trips  # round trips of the fills, all symbols
     reported_pnl: Decimal  # Σ bot-reported PnL of non-void fills
     reported_fills: int
+    open_trip_fees: Decimal = ZERO  # base-currency fees paid by the positions still open
 
     @property
     def net_pnl(self) -> Decimal:
@@ -154,6 +155,7 @@ def valuation(*, account: Account) -> Valuation:
     realized = unrealized = base_fees = positions_value = reported = ZERO
     other_fees: dict[str, Decimal] = {}
     fills = reported_fills = open_count = 0
+    open_trip_fees = ZERO
     with localcontext(AMOUNT_CONTEXT):
         for state in states_with_prices(account):
             book = book_from_state(account, state)
@@ -185,6 +187,8 @@ def valuation(*, account: Account) -> Valuation:
             reported += book.reported_pnl
             reported_fills += book.reported_count
             t = book.trips
+            if q != 0:
+                open_trip_fees += t.current_fees
             trips.count += t.count
             trips.wins += t.wins
             trips.losses += t.losses
@@ -218,7 +222,7 @@ def valuation(*, account: Account) -> Valuation:
         other_flows=all_flows - funding - external, positions_value=positions_value, positions_count=open_count,
         closed_trades=closed or trips.count, fills=fills, unconverted_fees=unconverted_fees,
         unconverted_cash_flows=unconverted_flows, fee_conversions=converter.used, marks=marks, trips=trips,
-        reported_pnl=reported, reported_fills=reported_fills,
+        reported_pnl=reported, reported_fills=reported_fills, open_trip_fees=open_trip_fees,
     )
 
 
