@@ -340,15 +340,17 @@ def test_a_void_forgets_the_rolled_days(traded):
     assert first["realized_pnl"] == D("20") and first["fills"] == 3
 
 
-def test_reported_trade_pnl_is_reconciled_with_the_trades_computed_pnl(account):
-    for i, (pnl, reported) in enumerate([("30", "30.005"), ("-10", "-12")]):
+def test_reported_trade_pnl_is_reconciled_with_the_books(account):
+    fill(account, T0, "buy", "100", "1", fee="0.5")
+    fill(account, T0 + H, "sell", "130", "1", fee="0.5")  # the books: 30 − 1 = 29
+    for i, reported in enumerate(["20", "12"]):
         Trade.objects.create(account=account, external_id=f"t{i}", symbol="BTCUSDT", side="long", status="closed",
                              quantity=D(1), entry_price=D(100), entry_time=T0, exit_price=D(110),
-                             exit_time=T0 + H, pnl=D(pnl), reported_pnl=D(reported), opened_at=T0, updated_at=T0)
+                             exit_time=T0 + H, pnl=D(reported), reported_pnl=D(reported), opened_at=T0,
+                             updated_at=T0)
     rep = summary(account=account)["reported"]
-    assert rep["pnl"] == D("18.005")
-    assert [(d["field"], d["computed"], d["difference"]) for d in rep["differences"]] == [
-        ("trade_pnl", D("20"), D("1.995"))]
+    assert rep["pnl"] == D("32")
+    assert [(d["field"], d["computed"], d["difference"]) for d in rep["differences"]] == [("pnl", D("29"), D("-3"))]
 
 
 def test_the_entry_fee_of_an_open_position_is_not_a_pnl_difference(account):

@@ -139,8 +139,8 @@ def max_drawdown(account: Account) -> Decimal | None:
 def reconciliation(account: Account, value: Valuation, closed: list[tuple] | None = None) -> dict:
     """The bot-reported figures beside the computed ones; differences past
     settings.RECONCILE_TOLERANCE (absolute, base currency or quantity) are listed:
-    reported trade PnL against the trades' computed pnl (or reported fill PnL against
-    realized − fees of the closed part), the newest reported equity, the base-currency
+    reported trade (or fill) PnL against realized − fees of the closed part of the
+    books, the newest reported equity, the base-currency
     wallet balance against cash, and each reported position size against the books."""
     tolerance = Decimal(str(settings.RECONCILE_TOLERANCE))
     differences: list[dict] = []
@@ -156,17 +156,13 @@ def reconciliation(account: Account, value: Valuation, closed: list[tuple] | Non
     if closed is None:
         closed = closed_trades(account)
     reported_pnl = None
-    by_trade = [(pnl, reported) for pnl, reported in closed if reported is not None]
-    if by_trade:
-        # The bot reports PnL per trade: like for like with the trades' computed pnl.
-        reported_pnl = sum((r for _p, r in by_trade), ZERO)
-        pairs = [(p, r) for p, r in by_trade if p is not None]
-        if pairs:
-            compare("trade_pnl", sum((p for p, _r in pairs), ZERO), sum((r for _p, r in pairs), ZERO))
-    elif value.reported_fills:
-        # Per fill (an exchange's closed PnL): what the closed part of the books made — the
-        # fees of positions still open are not in it yet.
-        reported_pnl = value.reported_pnl
+    by_trade = [reported for _pnl, reported in closed if reported is not None]
+    if by_trade or value.reported_fills:
+        # A bot reports PnL per closed trade or per fill (an exchange's closed PnL), not both:
+        # the trades win when there are any. Either way it is the PnL of what was closed, so it
+        # is compared with the closed part of the books: the fees of positions still open are
+        # not in it yet.
+        reported_pnl = sum(by_trade, ZERO) if by_trade else value.reported_pnl
         compare("pnl", value.realized_pnl - value.fees + value.open_trip_fees, reported_pnl)
 
     snap = (
