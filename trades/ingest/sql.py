@@ -166,14 +166,22 @@ def _insert_unnest(model, rows: Sequence[dict], *, returning: Sequence[str], on_
     conflict = " ON CONFLICT DO NOTHING" if on_conflict else ""
     sql = (f"INSERT INTO {quote(meta.db_table)} ({columns}) SELECT * FROM unnest({arrays}){conflict} "
            f"RETURNING {ret_columns}")
-    params = [[_pg_value(f, row[name]) for row in rows] for f, name in zip(fields, names, strict=True)]
+    params = []
+    for f, name in zip(fields, names, strict=True):
+        if isinstance(f, (models.JSONField, models.DecimalField)):
+            params.append([_pg_value(f, row[name]) for row in rows])
+        else:  # text, times, numbers, booleans, keys: as the validator typed them
+            params.append([row[name] for row in rows])
     # A server-side-binding cursor on Django's own connection (same transaction): Django's
     # default psycopg cursor binds client-side, quoting every array element into the SQL
     # text, which costs more than the insert itself. %b sends the arrays in binary.
     connection.ensure_connection()
     with psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(sql, params, prepare=False)
-        return [tuple(from_db(f, v) for f, v in zip(ret_fields, fetched, strict=True)) for fetched in cursor.fetchall()]
+        fetched = cursor.fetchall()
+    if not any(isinstance(f, models.DateTimeField) for f in ret_fields):
+        return fetched  # ids and text come back as they are
+    return [tuple(from_db(f, v) for f, v in zip(ret_fields, row, strict=True)) for row in fetched]
 
 
 def from_db(field: models.Field, value):
