@@ -244,3 +244,11 @@ def test_empty_list_and_non_object_bodies_are_400(api):
     assert post(api, "/api/v1/fills/", []).status_code == 400
     assert post(api, "/api/v1/fills/", "[1, 2]").status_code == 400
     assert post(api, "/api/v1/fills/", "not json").status_code == 400
+
+
+@pytest.mark.django_db
+def test_unknown_fields_of_a_trade_update_and_close_join_the_trades_meta(api):
+    post(api, "/api/v1/trades/", {**OPEN, "exchange_note": "opened"})
+    post(api, "/api/v1/trades/t1/", {"sl_price": "96", "trail_note": "tightened"}, method="patch")
+    post(api, "/api/v1/trades/t1/close/", {**CLOSE, "exit_note": "tp hit"})
+    assert Trade.objects.get().meta == {"exchange_note": "opened", "trail_note": "tightened", "exit_note": "tp hit"}

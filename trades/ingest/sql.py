@@ -78,6 +78,18 @@ def json_expression(value) -> Any:
     return Func(Value(text), function="json", output_field=models.JSONField())
 
 
+def json_merge_expression(column: str, value: dict) -> Any:
+    """`column` with the keys of `value` merged in (top level), for `.update()`: unknown
+    fields of a later item (a trade's close) join the row's meta without a read."""
+    from django.db.models.expressions import RawSQL
+
+    text = dumps(value)
+    quoted = connection.ops.quote_name(column)
+    if connection.vendor == "postgresql":
+        return RawSQL(f"COALESCE({quoted}, '{{}}'::jsonb) || %s::jsonb", [text], output_field=models.JSONField())
+    return RawSQL(f"json_patch(COALESCE({quoted}, '{{}}'), json(%s))", [text], output_field=models.JSONField())
+
+
 def _placeholder(field: models.Field) -> str:
     if isinstance(field, models.JSONField) and connection.vendor == "postgresql":
         return "%s::jsonb"

@@ -21,7 +21,7 @@ from django.db import models
 from accounts.models import Account, Bot
 from accounts.values import AMOUNT_CONTEXT, AMOUNT_LIMIT, AMOUNT_QUANTUM, decimal_str
 from snapshots.models import EquitySnapshot, Mark, PositionSnapshot, WalletSnapshot
-from trades.ingest.sql import full_row, insert_rows, json_expression
+from trades.ingest.sql import full_row, insert_rows, json_expression, json_merge_expression
 from trades.ingest.validate import Item
 from trades.models import CashFlow, Fill, Order, Signal, Trade
 
@@ -365,6 +365,8 @@ def update_trade(*, account: Account, item: Item, received_at: datetime, problem
     if not changes:
         item.outcome = DUPLICATE
         return
+    if item.meta:
+        changes["meta"] = json_merge_expression("meta", item.meta)
     Trade.objects.filter(pk=trade.pk).update(updated_at=received_at, **changes)
     item.outcome = UPDATED
 
@@ -407,6 +409,7 @@ def close_trade(*, account: Account, item: Item, received_at: datetime, problems
         status=Trade.Status.CLOSED, exit_price=posted["exit_price"], exit_time=posted["exit_time"],
         exit_fee=posted["exit_fee"], close_reason=posted.get("close_reason", ""),
         reported_pnl=posted.get("reported_pnl"), pnl=pnl, closed_at=received_at, updated_at=received_at,
+        **({"meta": json_merge_expression("meta", item.meta)} if item.meta else {}),
     )
     item.outcome = UPDATED
 
