@@ -84,10 +84,11 @@ def setup_database() -> str:
     import django
 
     django.setup()
+    from accounts.models import Account
     from accounts.tokens import issue_token
-    from tests.factories import make_account
 
-    make_account("bench", name="Bench")
+    Account.objects.create(slug="bench", name="Bench", exchange="bybit", kind="paper", base_currency="USDT",
+                           initial_capital=10000)
     _token, secret = issue_token(name="bench", account_slugs=["bench"])
     return secret
 
@@ -173,8 +174,13 @@ def single_rate(port: int, secret: str, clients: int, seconds: float, max_reques
             "p99_ms": flat[min(len(flat) - 1, int(len(flat) * 0.99))] * 1000, "failures": sum(failures)}
 
 
-def copy_rate(rows: int) -> float:
-    """Raw COPY of the same fill rows (same columns and types) into a plain table."""
+def copy_rate(rows: int, repeat: int = 3) -> float:
+    """Raw COPY of the same fill rows (same columns and types) into a plain table; the median
+    of `repeat` runs (the machine is shared: one run is noisy)."""
+    return statistics.median(_copy_once(rows) for _ in range(repeat))
+
+
+def _copy_once(rows: int) -> float:
     import psycopg
 
     items = fills("copy", rows)
