@@ -45,9 +45,13 @@ def amounts(draw, max_significant: int | None = None) -> str:
     return text
 
 
-def _check(account, posted_id: str, price: str, quantity: str) -> None:
+def _check(account, posted_id: str, price: str, quantity: str, api=None) -> None:
     stored = Fill.objects.get(account=account, external_id=posted_id)
     assert stored.price == Decimal(price) and stored.quantity == Decimal(quantity)
+    if api is not None:  # and through the read API (another engineer's view), as JSON strings
+        body = api.get(f"/api/v1/fills/{posted_id}/").json()
+        assert isinstance(body["price"], str) and Decimal(body["price"]) == Decimal(price)
+        assert isinstance(body["quantity"], str) and Decimal(body["quantity"]) == Decimal(quantity)
     # Out again as exact strings.
     rendered = orjson.loads(ExactJSONRenderer().render({"price": stored.price, "quantity": stored.quantity}))
     assert Decimal(rendered["price"]) == Decimal(price) and isinstance(rendered["price"], str)
@@ -62,7 +66,7 @@ def test_amounts_posted_as_strings_round_trip_exactly(api, account, price, quant
     # A symbol per example: the books of one symbol would sum the quantities of all examples.
     response = post(api, "/api/v1/fills/", fill(1, id=posted_id, symbol=posted_id, price=price, quantity=quantity))
     assert response.status_code == 201, response.json()
-    _check(account, posted_id, price, quantity)
+    _check(account, posted_id, price, quantity, api)
     # The same value with other trailing zeros is the same booked content.
     again = post(api, "/api/v1/fills/", fill(1, id=posted_id, symbol=posted_id, price=price + ("0" if "." in price else ".000"),
                                             quantity=quantity))
@@ -78,7 +82,7 @@ def test_amounts_posted_as_json_numbers_of_17_digits_round_trip_exactly(api, acc
             f'"quantity": {quantity}, "executed_at": 1767225600000}}')
     response = post(api, "/api/v1/fills/", body)
     assert response.status_code == 201, response.json()
-    _check(account, posted_id, price, quantity)
+    _check(account, posted_id, price, quantity, api)
     # The journal keeps the raw item; its numbers were not turned into floats on the way in.
     event = Event.objects.filter(account=account, item_key=posted_id).get()
     assert event.raw["id"] == posted_id
