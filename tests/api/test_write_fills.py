@@ -183,3 +183,14 @@ def test_a_token_over_its_rate_gets_429_with_retry_after(api, monkeypatch):
     assert int(response["Retry-After"]) > 0
     assert Fill.objects.count() == 2
     cache.clear()
+
+
+@pytest.mark.django_db
+def test_a_batch_at_the_item_limit_is_written_and_replayed_as_duplicates(api, account):
+    """10,000 items (the default API_MAX_ITEMS) fit the databases' statement limits, both ways."""
+    from django.conf import settings
+
+    batch = [fill(n) for n in range(settings.API_MAX_ITEMS)]
+    assert post(api, URL, batch).json()["counts"]["created"] == len(batch)
+    assert post(api, URL, batch).json()["counts"]["duplicate"] == len(batch)
+    assert Fill.objects.filter(account=account).count() == len(batch)
