@@ -70,7 +70,6 @@ class Trips:
     lost: Decimal = ZERO  # sum of losing trips' PnL (< 0)
     current: Decimal = ZERO
     current_fees: Decimal = ZERO  # base-currency fees paid in the open trip so far
-    pnls: list[Decimal] | None = None  # every closed trip's PnL, only when asked (reports)
 
     def close(self, when: datetime | None) -> None:
         pnl = self.current
@@ -81,8 +80,6 @@ class Trips:
         elif pnl < 0:
             self.losses += 1
             self.lost += pnl
-        if self.pnls is not None:
-            self.pnls.append(pnl)
         self.current = ZERO
         self.current_fees = ZERO
 

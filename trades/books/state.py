@@ -61,9 +61,7 @@ def book_to_state(book: Book, state: PositionState) -> PositionState:
     return state
 
 
-def _dec(value):
-    from decimal import Decimal
-
+def _dec(value) -> Decimal:
     return Decimal(str(value))
 
 
