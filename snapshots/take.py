@@ -28,7 +28,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from accounts.models import Account
-from accounts.values import AMOUNT_CONTEXT, AMOUNT_LIMIT
+from accounts.values import AMOUNT_CONTEXT, AMOUNT_LIMIT, decimal_str
 from snapshots.models import EquitySnapshot, PositionSnapshot, SnapshotSource
 from trades import books
 
@@ -98,13 +98,15 @@ def take_snapshot(*, account_id: int, at: datetime, include_inactive: bool = Fal
             symbol=p.symbol, side=PositionSnapshot.Side.LONG if p.quantity > 0 else PositionSnapshot.Side.SHORT,
             size=abs(p.quantity), entry_price=p.average_price, mark_price=p.mark_price,
             unrealized_pnl=p.unrealized_pnl, realized_pnl=p.realized_pnl,
-            meta={"mark_source": p.mark_source or "", "fees": str(p.fees)},
+            meta={"mark_source": p.mark_source or "", "fees": decimal_str(p.fees)},
         )
         for p in open_positions
     ]
+    # Only when this is the whole transaction: SET LOCAL would also cover a caller's own writes.
+    async_commit = connection.vendor == "postgresql" and not connection.in_atomic_block
     try:
         with transaction.atomic():
-            if connection.vendor == "postgresql":
+            if async_commit:
                 # Derived data, re-creatable at any time: do not wait for the WAL flush (half the cost of
                 # a take). A PostgreSQL crash can lose the last fraction of a second of commits — at
                 # worst one interval's computed snapshot — never a ledger row (none is written here).

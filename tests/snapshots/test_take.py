@@ -65,7 +65,7 @@ def test_it_writes_positions_and_equity_valued_at_marks(settings):
     assert (btc.side, btc.size, btc.entry_price, btc.mark_price, btc.unrealized_pnl) == (
         "long", Decimal("2"), Decimal("100"), Decimal("110.5"), Decimal("21"))
     assert (sol.side, sol.size, sol.mark_price, sol.unrealized_pnl) == ("short", Decimal("3"), Decimal("18"), Decimal("6"))
-    assert btc.bucket == btc.exchange_ts == BUCKET and btc.meta["mark_source"] == "mark"
+    assert btc.bucket == btc.exchange_ts == BUCKET and btc.meta == {"mark_source": "mark", "fees": "0"}
     equity = computed_equity(account).get()
     # cash = 10000 + realized 10 (ETH); equity = cash + 21 + 6
     assert (equity.bucket, equity.exchange_ts, equity.bot) == (BUCKET, BUCKET, None)
