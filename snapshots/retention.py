@@ -15,7 +15,7 @@ positions at the newest mark, so a symbol that stopped ticking keeps its last pr
 
 Deletes go by primary key in bounded batches, each its own short statement, so the
 nightly job never holds a long lock on tables the API writes to. The slot ranking
-is a window function (ROW_NUMBER) evaluated one day (hourly zone) or one month
+is a window function (ROW_NUMBER) evaluated one day (hourly zone) or one week
 (daily zone) at a time, over the `<model>_time` indexes.
 """
 
@@ -81,7 +81,7 @@ def prune_snapshots(*, now: datetime | None = None, batch_size: int = DEFAULT_BA
         )["oldest"]
         if oldest is not None:
             start = oldest.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-            deleted += _thin(series, start=start, end=hourly_since, slot="day", step=timedelta(days=30),
+            deleted += _thin(series, start=start, end=hourly_since, slot="day", step=timedelta(days=7),
                              batch_size=batch_size)
         result.deleted[series.label] = deleted
     return result
