@@ -136,6 +136,10 @@ STATUS_PRIORITY = (409, 404, 400)
 
 
 def _write(items: list[Item], *, token: ApiToken | None, channel: str) -> IngestResult:
+    """One request, inside its transaction. Per account: keyed items in bulk, one statement per
+    type (fills, cash flows, marks, snapshots, signals, trade opens); then orders; then trade
+    updates and closes in the order posted; then voids; then the books; then the journal. So a
+    mixed /events/ request may open, change and close a trade, or post and void a fill."""
     from trades import books
 
     received_at = timezone.now()
