@@ -189,3 +189,16 @@ def test_round_trips_account_for_every_realized_pnl_and_fee(fifo, fills):
     assert 0 <= t.current_fees <= b.fees
     if b.quantity == 0:
         assert t.current == 0 and t.current_fees == 0
+
+
+@pytest.mark.parametrize("fifo", [False, True])
+@settings(max_examples=100, deadline=None)
+@given(fills=fill_lists)
+def test_per_fill_realized_pnl_adds_up_to_the_books(fifo, fills):
+    """What performance-by-bot credits fill by fill is exactly the books' realized PnL."""
+    b = book(fifo)
+    realized: list = []
+    b.run([(i, side, price, qty, [(fee, cur)], None, None) for i, (side, price, qty, fee, cur) in enumerate(fills)],
+          realized)
+    assert len(realized) == len(fills)
+    assert sum(realized, D(0)) == b.realized_pnl == run(fills, fifo).realized_pnl

@@ -141,13 +141,15 @@ class Book:
             for pk, side, price, quantity, fee, fee_currency, other_fees, executed_at, reported_pnl in rows
         )
 
-    def run(self, rows) -> None:
+    def run(self, rows, realized: list | None = None) -> None:
         """THE engine: book (pk, side, price, quantity, fees, executed_at, reported_pnl) rows
         in order; fees as [(amount, CURRENCY)]. Every other entry point comes here.
 
         Written as one loop over local variables: it books a million fills per
         verify_ledger run, and attribute look-ups per fill would double its cost.
+        `realized`, when given, receives each fill's realized PnL (for attribution).
         """
+        record = realized.append if realized is not None else None
         base, fifo = self.base, self.fifo
         q, avg, realized, fees_total = self.quantity, self.average_price, self.realized_pnl, self.fees
         unconverted, lots, lot_cost = self.unconverted_fees, self.lots, self._lot_cost
@@ -180,6 +182,7 @@ class Book:
                         avg = ((size * (avg or ZERO) + x * price) / (size + x)).quantize(quantum)
                         q = q + x if buy else q - x
                     current -= fee_base
+                    pnl = ZERO
                 else:
                     long = q > 0
                     if fifo:
@@ -222,6 +225,8 @@ class Book:
                         trips.close(at)
                         current = open_fees = ZERO
                 count += 1
+                if record is not None:
+                    record(pnl)
                 if reported is not None:
                     reported_sum += reported
                     reported_count += 1

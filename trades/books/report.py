@@ -323,18 +323,15 @@ def performance(*, account: Account, by: str) -> list[dict]:
                          "executed_at", "bot_id", "trade_id")
             .iterator(chunk_size=20000)
         )
-    books: dict = {}
-    with localcontext(AMOUNT_CONTEXT):
-        for symbol, pk, side, price, quantity, fee, fee_currency, other_fees, at, bot_id, trade_id in rows:
-            book = books.get(symbol)
-            if book is None:
-                book = books[symbol] = new_book(account)
-            fees = fill_fees(fee, fee_currency, other_fees, base)
-            before = book.realized_pnl
-            book.run(((pk, side, price, quantity, fees, at, None),))
-            key = names.get(bot_id) if by == "bot" else (trade_key.get(trade_id) or None)
+    def attribute(book, batch) -> None:
+        """Book one symbol's batch through the engine, then credit each fill's realized PnL
+        and fees to its key."""
+        realized: list = []
+        book.run([(pk, side, price, quantity, fees, None, None) for pk, side, price, quantity, fees, _k in batch],
+                 realized)
+        for (_pk, _side, price, quantity, fees, key), pnl in zip(batch, realized, strict=True):
             g = group(key)
-            g["realized_pnl"] += book.realized_pnl - before
+            g["realized_pnl"] += pnl
             for amount, currency in fees:
                 if currency == base:
                     g["fees"] += amount
@@ -342,6 +339,20 @@ def performance(*, account: Account, by: str) -> list[dict]:
                     g["other_fees"][currency] = g["other_fees"].get(currency, ZERO) + amount
             g["fills"] += 1
             g["volume"] += q18(price * quantity)
+
+    with localcontext(AMOUNT_CONTEXT):
+        current, book, batch = None, None, []
+        for symbol, pk, side, price, quantity, fee, fee_currency, other_fees, _at, bot_id, trade_id in rows:
+            if symbol != current or len(batch) >= 20000:
+                if batch:
+                    attribute(book, batch)
+                if symbol != current:
+                    current, book = symbol, new_book(account)
+                batch = []
+            key = names.get(bot_id) if by == "bot" else (trade_key.get(trade_id) or None)
+            batch.append((pk, side, price, quantity, fill_fees(fee, fee_currency, other_fees, base), key))
+        if batch:
+            attribute(book, batch)
         closed = Trade.objects.filter(account=account, status=Trade.Status.CLOSED).values_list(
             "bot__key" if by == "bot" else "strategy", "pnl", "reported_pnl"
         )
