@@ -338,7 +338,7 @@ def performance(*, account: Account, by: str) -> list[dict]:
                 else:
                     g["other_fees"][currency] = g["other_fees"].get(currency, ZERO) + amount
             g["fills"] += 1
-            g["volume"] += q18(price * quantity)
+            g["volume"] += price * quantity  # exact (80 digits); rounded once at the end
 
     with localcontext(AMOUNT_CONTEXT):
         current, book, batch = None, None, []
@@ -372,7 +372,7 @@ def performance(*, account: Account, by: str) -> list[dict]:
             n = g["closed_trades"]
             out.append({
                 "key": key, "realized_pnl": g["realized_pnl"], "fees": g["fees"],
-                "net_pnl": g["realized_pnl"] - g["fees"], "fills": g["fills"], "volume": g["volume"],
+                "net_pnl": g["realized_pnl"] - g["fees"], "fills": g["fills"], "volume": q18(g["volume"]),
                 "unconverted_fees": missing, "closed_trades": n, "trade_pnl": g["trade_pnl"],
                 "win_rate": _ratio(Decimal(g["wins"]) / n * HUNDRED) if n else None,
             })
