@@ -360,3 +360,15 @@ def test_the_entry_fee_of_an_open_position_is_not_a_pnl_difference(account):
     s = summary(account=account)
     assert s["fees"] == D("0.35") and s["reported"]["pnl"] == D("9.7")
     assert s["reported"]["differences"] == []  # 10 − 0.35 + 0.05 still in the open ETH position
+
+
+def test_an_account_funded_by_its_first_deposit_returns_on_that_deposit(db):
+    account = make_account(initial_capital=D("0"))
+    make_cash_flow(account, kind="deposit", amount=D("1000"), ts=T0 + H)
+    fill(account, T0 + 2 * H, "buy", "100", "1")
+    mark(account, "BTCUSDT", "110", T0 + 3 * H)
+    make_cash_flow(account, kind="withdrawal", amount=D("-500"), ts=T0 + 4 * H)  # 1010 → 510
+    mark(account, "BTCUSDT", "115.1", T0 + 5 * H)  # 515.1: +1 % again
+    s = summary(account=account)
+    assert s["equity"] == D("515.1") and s["cash"] == D("500")
+    assert s["return_pct"] == ratio((D("1.01") * D("1.01") - 1) * 100)
