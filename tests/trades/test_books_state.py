@@ -209,3 +209,10 @@ def test_concurrent_ingests_of_one_symbol_end_with_exact_books():
     assert errors == []
     assert PositionState.objects.get(account=account, symbol="RACE").fill_count == writers * 5 + 1
     assert normalized(stored(account)) == normalized(recomputed(account))
+
+
+def test_the_incremental_path_stamps_updated_at(account):
+    apply_fills(account=account, fills=[make_fill(account)])
+    before = PositionState.objects.get(account=account).updated_at
+    apply_fills(account=account, fills=[make_fill(account)])
+    assert PositionState.objects.get(account=account).updated_at > before

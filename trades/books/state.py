@@ -121,6 +121,9 @@ def apply_fills(*, account: Account, fills: Iterable[Fill]) -> None:
             )
             changed.append(book_to_state(book, state))
         if changed:
+            now = timezone.now()  # bulk_update skips auto_now
+            for state in changed:
+                state.updated_at = now
             PositionState.objects.bulk_update(changed, STATE_FIELDS)
         if recompute:
             _recompute(account, recompute)
