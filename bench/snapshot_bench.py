@@ -11,7 +11,11 @@ postgres://postgres@127.0.0.1:5432/h3_bench_snap), fills it fast with bulk_creat
    filesystem broker if Redis does not answer): from sending `snapshots.round` to the
    last account's equity snapshot committed.
 
-Target: < 10 s for (2). The figures depend on the machine and on what else runs on it.
+Target: < 10 s for (2). The figures depend on the machine and on what else runs on it:
+on the shared 2-core development machine (Nov 2026) the worker round took 8.6–8.8 s when
+it was quiet (load ≈ 1.3) and 11.7–16 s while three other test suites ran (load 2–3);
+the in-line round 8.6–13.5 s quiet, 9–35 s busy. Per account: ~4 ms CPU for the write
+(take.py), ~7 ms for the books' valuation, plus Celery's per-task overhead.
 """
 
 from __future__ import annotations
