@@ -62,10 +62,11 @@ class Worker:
     """One `celery worker` subprocess; its log is a file we read to know what it did."""
 
     def __init__(self, broker: Broker, tmp: Path, *, pool: str = "prefork", concurrency: int = 2,
-                 interval: int = 60, beat: bool = False):
+                 interval: int = 60, beat: bool = False, env: dict | None = None):
         self.broker, self.log = broker, tmp / f"{'beat' if beat else 'worker'}-{uuid.uuid4().hex[:6]}.log"
         env = {**os.environ, **broker.env, "DATABASE_URL": database_url(), "SECRET_KEY": "worker-test",
-               "TRADEBOOK_DATA_DIR": str(tmp), "SNAPSHOT_INTERVAL": str(interval), "LOG_LEVEL": "INFO"}
+               "TRADEBOOK_DATA_DIR": str(tmp), "SNAPSHOT_INTERVAL": str(interval), "LOG_LEVEL": "INFO",
+               **(env or {})}
         if beat:
             command = ["beat", "--schedule", str(tmp / f"beat-{uuid.uuid4().hex[:6]}"), "--loglevel", "INFO"]
         else:
@@ -315,3 +316,26 @@ def test_two_beats_running_at_once_still_write_one_snapshot_per_account_per_inte
                   if "snapshot round " in line]
     assert len(buckets) >= 2 and len(rounds_run) > len(set(rounds_run))  # both beats ticked in one interval
     assert "raised unexpected" not in worker.text()
+
+
+def test_with_conn_max_age_a_worker_keeps_its_database_connection_between_tasks(broker, workers):
+    if connection.vendor != "postgresql":
+        pytest.skip("counts server sessions (pg_stat_database.sessions): PostgreSQL only")
+
+    def sessions() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_stat_force_next_flush()")
+            cursor.execute("SELECT sessions FROM pg_stat_database WHERE datname = current_database()")
+            return cursor.fetchone()[0]
+
+    accounts = [make_account() for _ in range(12)]
+    worker = workers(pool="solo", concurrency=1, env={"CONN_MAX_AGE": "60"})
+    before = sessions()
+    for account in accounts:
+        broker.send("snapshots.take", account.pk, BUCKET.isoformat())
+    worker.wait_for("succeeded", count=len(accounts))
+    worker.stop()  # its session ends: now counted
+    assert computed_per_account() == {a.pk: 1 for a in accounts}
+    # One session for twelve tasks (plus ours for the counting), not one per task.
+    wait_until(lambda: sessions() - before >= 1, timeout=5, what="the worker's session to be counted")
+    assert sessions() - before <= 3
