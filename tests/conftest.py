@@ -1,7 +1,16 @@
 import pytest
+from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from tests.factories import make_account, make_token
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    """Throttle counters live in the cache, keyed by token id; SQLite reuses ids after a rollback."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture

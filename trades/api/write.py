@@ -18,6 +18,7 @@ from accounts.auth import resolve_account, scoped_account_list
 from accounts.errors import TradebookError
 from trades.api.parsers import ExactJSONParser, NDJSONParser
 from trades.ingest import ITEM_TYPES, record
+from trades.ingest.formats.legacy import fill_missing_timestamps
 from trades.ingest.openapi import items_body, write_responses
 
 ACCOUNT_PARAMETER = OpenApiParameter(
@@ -80,7 +81,8 @@ class EventWrite(APIView):
         responses=write_responses(), parameters=[ACCOUNT_PARAMETER], tags=["write"],
     )
     def post(self, request: Request, *args, **kwargs) -> Response:
-        return write(request, as_items(request.data), None)
+        # SPEC 8: a line without a time takes the previous line's (events.jsonl as it is).
+        return write(request, fill_missing_timestamps(as_items(request.data)), None)
 
 
 class FillWrite(APIView):
