@@ -6,8 +6,14 @@ from tests.factories import make_account, make_token
 
 
 @pytest.fixture(autouse=True)
-def _fresh_rate_limits():
-    """Throttle counters live in the cache, keyed by token id; SQLite reuses ids after a rollback."""
+def _no_rate_limit(monkeypatch):
+    """The rate limit is what one test tests (it sets its own rate); the rest post as fast as they like.
+
+    Counters live in the cache, keyed by token id, and SQLite reuses ids after a rollback: start clean.
+    """
+    from accounts.auth import TokenRateThrottle
+
+    monkeypatch.setattr(TokenRateThrottle, "rate", "1000000/s", raising=False)
     cache.clear()
     yield
     cache.clear()
