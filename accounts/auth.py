@@ -7,13 +7,14 @@ that does not exist (404).
 
 from datetime import timedelta
 
+from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 from rest_framework import authentication, exceptions, permissions, throttling
 
 from accounts.errors import TradebookError
 from accounts.models import Account, ApiToken
-from accounts.tokens import find_active_token
+from accounts.tokens import TOKEN_PREFIX, digest
 
 # last_used_at is written at most this often, so reads stay reads.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -32,9 +33,13 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
             return None
         if len(header) != 2:
             raise exceptions.AuthenticationFailed("Authorization header must be 'Bearer <token>'.")
-        token = find_active_token(header[1].decode(errors="replace"))
-        if token is None:
+        found = _active_token_with_accounts(header[1].decode(errors="replace"))
+        if found is None:
             raise exceptions.AuthenticationFailed("Invalid or revoked token.")
+        token, accounts = found
+        # The scope comes with the token (one query): scoped_account_list need not ask again.
+        request._tradebook_accounts = accounts
+        request._tradebook_account_ids = [a.pk for a in accounts]
         now = timezone.now()
         if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
             ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
@@ -43,6 +48,40 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request) -> str:
         return 'Bearer realm="tradebook"'
+
+
+_token_query = None
+
+
+def _active_token_with_accounts(secret: str) -> tuple[ApiToken, list[Account]] | None:
+    """The active token for this secret and its accounts (by slug), in ONE query — what
+    `find_active_token` and `token.accounts` give, without the ORM's per-query build cost on
+    every request."""
+    global _token_query
+    if not secret.startswith(TOKEN_PREFIX):
+        return None
+    if _token_query is None:
+        from trades.ingest.sql import RowLoader
+
+        quote = connection.ops.quote_name
+        through = ApiToken.accounts.through._meta
+        token_column = through.get_field(ApiToken.accounts.field.m2m_field_name()).column
+        account_column = through.get_field(ApiToken.accounts.field.m2m_reverse_field_name()).column
+        tokens, accounts = RowLoader(ApiToken, "t"), RowLoader(Account, "a")
+        sql = (f"SELECT {tokens.columns}, {accounts.columns} FROM {quote(ApiToken._meta.db_table)} t "
+               f"LEFT JOIN {quote(through.db_table)} ta ON ta.{quote(token_column)} = t.{quote('id')} "
+               f"LEFT JOIN {quote(Account._meta.db_table)} a ON a.{quote('id')} = ta.{quote(account_column)} "
+               f"WHERE t.{quote('digest')} = %s AND t.{quote('revoked_at')} IS NULL ORDER BY a.{quote('slug')}")
+        _token_query = (sql, tokens, accounts)
+    sql, tokens, accounts = _token_query
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [digest(secret)])
+        rows = cursor.fetchall()
+    if not rows:
+        return None
+    width = len(tokens.fields)
+    token = tokens.load(rows[0][:width])
+    return token, [accounts.load(row[width:]) for row in rows if row[width] is not None]
 
 
 class HasApiToken(permissions.BasePermission):

@@ -67,16 +67,37 @@ def _dec(value) -> Decimal:
 
 def _locked_states(account: Account, symbols: list[str]) -> dict[str, PositionState]:
     """The states of these symbols, created when missing, locked for this transaction."""
-    qs = PositionState.objects.select_for_update().filter(account=account, symbol__in=symbols).order_by("symbol")
-    states = {s.symbol: s for s in qs}
+    states = _select_locked(account, symbols)
     missing = [s for s in symbols if s not in states]
     if missing:
         PositionState.objects.bulk_create(
             [PositionState(account=account, symbol=s) for s in missing], ignore_conflicts=True
         )
-        qs = PositionState.objects.select_for_update().filter(account=account, symbol__in=missing).order_by("symbol")
-        states.update({s.symbol: s for s in qs})
+        states.update(_select_locked(account, missing))
     return states
+
+
+_state_loader = None
+
+
+def _select_locked(account: Account, symbols: list[str]) -> dict[str, PositionState]:
+    """SELECT … ORDER BY symbol FOR UPDATE (a stable lock order), written once: on every
+    ingest, building this query with the ORM cost more than running it."""
+    global _state_loader
+    if _state_loader is None:
+        from trades.ingest.sql import RowLoader
+
+        _state_loader = RowLoader(PositionState)
+    loader = _state_loader
+    quote = connection.ops.quote_name
+    sql = (f"SELECT {loader.columns} FROM {quote(PositionState._meta.db_table)} WHERE {quote('account_id')} = %s "
+           f"AND {quote('symbol')} IN ({', '.join(['%s'] * len(symbols))}) ORDER BY {quote('symbol')}")
+    if connection.features.has_select_for_update:
+        sql += " FOR UPDATE"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [account.pk, *symbols])
+        rows = cursor.fetchall()
+    return {state.symbol: state for state in map(loader.load, rows)}
 
 
 def _fill_key(fill: Fill):
@@ -156,10 +177,15 @@ def _update_states(states: list[PositionState]) -> None:
 
 def invalidate_days(*, account: Account, since: date | None = None) -> None:
     """Forget the rolled-up days from `since` (all when None); they are recomputed on demand."""
-    days = DailyPnl.objects.filter(account=account)
+    # Plain SQL: a DailyPnl row has no dependents, and this runs on every ingest of an older fill.
+    quote = connection.ops.quote_name
+    sql = f"DELETE FROM {quote(DailyPnl._meta.db_table)} WHERE {quote('account_id')} = %s"
+    params: list = [account.pk]
     if since is not None:
-        days = days.filter(day__gte=since)
-    days.delete()
+        sql += f" AND {quote('day')} >= %s"
+        params.append(connection.ops.adapt_datefield_value(since))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
 
 
 def copy_fill_rows(account: Account, symbols: list[str] | None = None, *, by_time: bool = False,

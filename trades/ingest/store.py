@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, localcontext
 
-from django.db import models
+from django.db import connection, models
 
 from accounts.models import Account, Bot
 from accounts.values import AMOUNT_CONTEXT, AMOUNT_LIMIT, AMOUNT_QUANTUM, decimal_str
@@ -75,17 +75,27 @@ def register_bots(items: Sequence[Item]) -> None:
         return
     ids: dict[tuple[int, str], int] = {}
     for account_id, keys in wanted.items():
-        found = dict(Bot.objects.filter(account_id=account_id, key__in=keys).values_list("key", "pk"))
+        found = _bot_ids(account_id, keys)
         missing = keys - found.keys()
         if missing:
             # ignore_conflicts: a concurrent first post of the same bot is not an error.
             Bot.objects.bulk_create([Bot(account_id=account_id, key=k) for k in sorted(missing)],
                                     ignore_conflicts=True)
-            found.update(Bot.objects.filter(account_id=account_id, key__in=missing).values_list("key", "pk"))
+            found.update(_bot_ids(account_id, missing))
         ids.update({(account_id, k): pk for k, pk in found.items()})
     for item in items:
         if item.bot_key:
             item.bot_id = ids[(item.account.pk, item.bot_key)]
+
+
+def _bot_ids(account_id: int, keys: set[str]) -> dict[str, int]:
+    """{key: pk} of these bots (plain SQL: this runs on every request that names a bot)."""
+    quote = connection.ops.quote_name
+    sql = (f"SELECT {quote('key')}, {quote('id')} FROM {quote(Bot._meta.db_table)} "
+           f"WHERE {quote('account_id')} = %s AND {quote('key')} IN ({', '.join(['%s'] * len(keys))})")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [account_id, *sorted(keys)])
+        return dict(cursor.fetchall())
 
 
 # --- comparing ----------------------------------------------------------------
