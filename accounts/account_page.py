@@ -25,7 +25,7 @@ def account_page(request, object_id):
         raise Http404("No such account.")
     since = timezone.now() - timedelta(days=CURVE_DAYS)
     snaps = EquitySnapshot.objects.filter(account=account, exchange_ts__gte=since)
-    source = "computed" if snaps.filter(source="computed").exists() else "reported"
+    source = books.equity_curve_source(account) or "computed"
     curve = list(snaps.filter(source=source).order_by("exchange_ts").values_list("exchange_ts", "equity"))
     curve = charts.downsample(curve)
     daily = list(

@@ -17,12 +17,12 @@ Modules: cost.py (pure engines, the rounding rule), state.py (PositionState),
 marks.py, valuation.py, rollup.py (days, time-weighted returns), report.py.
 """
 
-from trades.books.report import performance, period_pnl, summary
+from trades.books.report import equity_curve_source, performance, period_pnl, summary
 from trades.books.rollup import roll_up_days
 from trades.books.state import apply_fills, recompute_account, recompute_symbols
 from trades.books.valuation import PositionView, Valuation, positions, valuation
 
 __all__ = [
-    "PositionView", "Valuation", "apply_fills", "performance", "period_pnl", "positions", "recompute_account",
+    "PositionView", "Valuation", "apply_fills", "equity_curve_source", "performance", "period_pnl", "positions", "recompute_account",
     "recompute_symbols", "roll_up_days", "summary", "valuation",
 ]

@@ -14,6 +14,7 @@ from decimal import Decimal, localcontext
 
 from django.conf import settings
 from django.db import connection
+from django.db.models import Min
 
 from accounts.errors import TradebookError
 from accounts.models import Account
@@ -98,30 +99,43 @@ def risk_ratios(rows: list[DayRow]) -> tuple[Decimal | None, Decimal | None]:
         return _ratio(sharpe), _ratio(sortino)
 
 
+def equity_curve_source(account: Account) -> str | None:
+    """Which equity snapshots make the account's curve: the series with the longer history.
+
+    Computed snapshots start when tradebook first snapshots the account; an account
+    imported with years of reported equity would otherwise show only the last minutes.
+    On a tie the computed series wins (it is per account, not per bot).
+    """
+    starts = dict(
+        EquitySnapshot.objects.filter(account=account).values_list("source").annotate(start=Min("exchange_ts"))
+    )
+    if not starts:
+        return None
+    computed, reported = starts.get(SnapshotSource.COMPUTED), starts.get(SnapshotSource.REPORTED)
+    if computed is not None and (reported is None or computed <= reported):
+        return SnapshotSource.COMPUTED
+    return SnapshotSource.REPORTED
+
+
 def max_drawdown(account: Account) -> Decimal | None:
-    """Largest peak-to-trough fall of equity (percent of the peak), from the equity
-    snapshots: computed ones, or the reported ones when there are none."""
+    """Largest peak-to-trough fall of equity (percent of the peak), along the equity
+    snapshots of `equity_curve_source`."""
+    source = equity_curve_source(account)
+    if source is None:
+        return None
     snapshots = EquitySnapshot.objects.filter(account=account)
     if connection.vendor == "postgresql":
         # numeric is exact in SQL: a year of minute snapshots never leaves the database.
         # Ordered by time alone so the (account, source, exchange_ts) index feeds the window.
-        for source in (SnapshotSource.COMPUTED, SnapshotSource.REPORTED):
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    f"SELECT COUNT(*), MAX((peak - equity) / NULLIF(peak, 0)) FROM (SELECT equity, MAX(equity) "
-                    f"OVER (ORDER BY exchange_ts) AS peak FROM {EquitySnapshot._meta.db_table} "
-                    f"WHERE account_id = %s AND source = %s) AS curve",
-                    [account.pk, source],
-                )
-                count, worst = cursor.fetchone()
-            if count:
-                return _ratio(max(worst or ZERO, ZERO) * HUNDRED)
-        return None
-    source = SnapshotSource.COMPUTED
-    if not snapshots.filter(source=source).exists():
-        source = SnapshotSource.REPORTED
-        if not snapshots.filter(source=source).exists():
-            return None
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT MAX((peak - equity) / NULLIF(peak, 0)) FROM (SELECT equity, MAX(equity) "
+                f"OVER (ORDER BY exchange_ts) AS peak FROM {EquitySnapshot._meta.db_table} "
+                f"WHERE account_id = %s AND source = %s) AS curve",
+                [account.pk, source],
+            )
+            (worst,) = cursor.fetchone()
+        return _ratio(max(worst or ZERO, ZERO) * HUNDRED)
     # SQLite keeps amounts as text: ordered by time in SQL, compared in Python.
     equities = snapshots.filter(source=source).order_by("exchange_ts", "id").values_list("equity", flat=True)
     with localcontext(AMOUNT_CONTEXT):
