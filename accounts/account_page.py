@@ -3,6 +3,7 @@ newest balances, recent fills and reconciliation warnings — all from the books
 services, nothing recomputed here."""
 
 from datetime import timedelta
+from decimal import Decimal
 
 from django.contrib import admin
 from django.http import Http404
@@ -13,6 +14,13 @@ from accounts import charts
 from accounts.admin_tools import visible_accounts
 
 CURVE_DAYS = 90
+
+
+def _display(value):
+    """Figures on the page are read, not booked: two decimals (the API keeps every digit)."""
+    if isinstance(value, Decimal):
+        return f"{value:,.2f}"
+    return value
 
 
 def account_page(request, object_id):
@@ -50,7 +58,7 @@ def account_page(request, object_id):
         "equity_chart": charts.line_chart(curve, title=f"Equity ({source} snapshots)", fill=True),
         "drawdown_chart": charts.line_chart(charts.drawdown_series(curve), title="Drawdown (%)", color="#c53030"),
         "daily_chart": charts.bar_chart(daily, title="Daily net PnL"),
-        "figures": [(key, summary.get(key)) for key in (
+        "figures": [(key, _display(summary.get(key))) for key in (
             "equity", "cash", "realized_pnl", "unrealized_pnl", "fees", "funding", "net_pnl", "return_pct",
             "open_positions", "fills", "closed_trades", "win_rate", "profit_factor", "max_drawdown", "sharpe",
             "sortino")],

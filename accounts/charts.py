@@ -64,7 +64,8 @@ def line_chart(points: Sequence[tuple[datetime, Decimal]], *, title: str, color:
     path = " ".join(f"{x:.1f},{y:.1f}" for x, y in coords)
     area = ""
     if fill:
-        area = (f'<polygon points="{coords[0][0]:.1f},{PAD} {path} {coords[-1][0]:.1f},{PAD}" '
+        bottom = HEIGHT - PAD
+        area = (f'<polygon points="{coords[0][0]:.1f},{bottom} {path} {coords[-1][0]:.1f},{bottom}" '
                 f'fill="{color}" fill-opacity="0.15"/>')
     body = _axis(low, high) + area + f'<polyline points="{path}" fill="none" stroke="{color}" stroke-width="1.5"/>'
     return _frame(body, title, _label(points[0][0]), _label(points[-1][0]))
