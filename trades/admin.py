@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.db.models import TextField
+from django.db.models.functions import Cast
 from django.urls import reverse
 from django.utils.html import format_html
 
@@ -88,9 +90,16 @@ class EventAdmin(LedgerAdmin):
     exclude = ["raw"]
     list_select_related = ["account", "bot", "token"]
 
+    def get_queryset(self, request):
+        # The raw text as stored: Django would read JSON numbers back as floats and lose digits.
+        return super().get_queryset(request).annotate(raw_text=Cast("raw", TextField()))
+
     @admin.display(description="raw")
     def raw_pretty(self, obj):
-        return pretty_json(obj.raw)
+        text = getattr(obj, "raw_text", None)
+        if text is None:
+            return pretty_json(obj.raw)
+        return format_html("<pre style='white-space:pre-wrap;margin:0'>{}</pre>", text)
 
 
 @admin.register(PositionState)

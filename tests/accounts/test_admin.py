@@ -97,3 +97,16 @@ def test_the_account_page_shows_charts_and_tables(superuser, accounts):
         assert part in page
     change = superuser.get(reverse("admin:accounts_account_change", args=[alpha.pk])).content.decode()
     assert reverse("admin:accounts_account_page", args=[alpha.pk]) in change
+
+
+def test_the_journal_shows_raw_numbers_with_every_digit(superuser, accounts):
+    from tests.conftest import client_for
+    from trades.models import Event
+
+    body = ('{"id": "f1", "symbol": "BTCUSDT", "side": "buy", "price": 0.10000000000000001, "quantity": "1",'
+            ' "executed_at": "2026-01-01T00:00:00"}')
+    response = client_for(accounts[0]).post("/api/v1/fills/", data=body, content_type="application/json")
+    assert response.status_code == 201
+    event = Event.objects.get(account=accounts[0])
+    page = superuser.get(reverse("admin:trades_event_change", args=[event.pk])).content.decode()
+    assert "0.10000000000000001" in page
