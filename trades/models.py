@@ -340,7 +340,11 @@ class PositionState(models.Model):
     realized_pnl = AmountField(default=0, help_text="Gross: price differences only.")
     fees = AmountField(default=0, help_text="Trading fees in the base currency.")
     unconverted_fees = models.JSONField(default=dict, blank=True, help_text="Fees kept per currency (no mark).")
-    lots = models.JSONField(default=list, blank=True, help_text="FIFO lots: [[quantity, price], …].")
+    lots = models.JSONField(
+        default=list, blank=True,
+        help_text='Running figures without columns of their own: {"lots": FIFO lots [[quantity, price], …], '
+                  '"trips": round-trip statistics, "reported_pnl", "reported_count"}.',
+    )
     fill_count = models.PositiveIntegerField(default=0)
     last_executed_at = models.DateTimeField(null=True, blank=True)
     last_fill_pk = models.BigIntegerField(null=True, blank=True, help_text="Tie-break of the newest applied fill.")
