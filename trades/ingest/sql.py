@@ -159,6 +159,9 @@ def _pg_value(field: models.Field, value):
     return value
 
 
+_UNNEST_INSERTS: dict[tuple, tuple] = {}  # (model, columns, returning, on_conflict) -> (sql, fields, ret_fields)
+
+
 def _insert_unnest(model, rows: Sequence[dict], *, returning: Sequence[str], on_conflict: bool) -> list[tuple]:
     """PostgreSQL: one array parameter per column (INSERT … SELECT FROM unnest(…)).
 
@@ -167,17 +170,22 @@ def _insert_unnest(model, rows: Sequence[dict], *, returning: Sequence[str], on_
     are already checked and typed by the validator, so Django's per-value prep is
     skipped; the casts say what each array holds.
     """
-    names = list(rows[0])
-    meta = model._meta
-    fields = [meta.get_field(name) for name in names]
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(f.column) for f in fields)
-    arrays = ", ".join(f"%b::{f.db_type(connection)}[]" for f in fields)
-    ret_fields = [meta.get_field(name) for name in returning]
-    ret_columns = ", ".join(quote(f.column) for f in ret_fields)
-    conflict = " ON CONFLICT DO NOTHING" if on_conflict else ""
-    sql = (f"INSERT INTO {quote(meta.db_table)} ({columns}) SELECT * FROM unnest({arrays}){conflict} "
-           f"RETURNING {ret_columns}")
+    names = tuple(rows[0])
+    cache_key = (model, names, tuple(returning), on_conflict)
+    plan = _UNNEST_INSERTS.get(cache_key)
+    if plan is None:
+        meta = model._meta
+        fields = [meta.get_field(name) for name in names]
+        quote = connection.ops.quote_name
+        columns = ", ".join(quote(f.column) for f in fields)
+        arrays = ", ".join(f"%b::{f.db_type(connection)}[]" for f in fields)
+        ret_fields = [meta.get_field(name) for name in returning]
+        ret_columns = ", ".join(quote(f.column) for f in ret_fields)
+        conflict = " ON CONFLICT DO NOTHING" if on_conflict else ""
+        sql = (f"INSERT INTO {quote(meta.db_table)} ({columns}) SELECT * FROM unnest({arrays}){conflict} "
+               f"RETURNING {ret_columns}")
+        plan = _UNNEST_INSERTS[cache_key] = (sql, fields, ret_fields)
+    sql, fields, ret_fields = plan
     params = []
     for f, name in zip(fields, names, strict=True):
         if isinstance(f, (models.JSONField, models.DecimalField)):
@@ -188,8 +196,10 @@ def _insert_unnest(model, rows: Sequence[dict], *, returning: Sequence[str], on_
     # default psycopg cursor binds client-side, quoting every array element into the SQL
     # text, which costs more than the insert itself. %b sends the arrays in binary.
     connection.ensure_connection()
+    # Prepared (per connection, by psycopg): the statement text depends only on the columns,
+    # and planning it again on every request costs the server about as much as a one-row insert.
     with psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(sql, params, prepare=False)
+        cursor.execute(sql, params, prepare=True)
         fetched = cursor.fetchall()
     if not any(isinstance(f, models.DateTimeField) for f in ret_fields):
         return fetched  # ids and text come back as they are
