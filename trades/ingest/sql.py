@@ -159,7 +159,14 @@ def _pg_value(field: models.Field, value):
     return value
 
 
-_UNNEST_INSERTS: dict[tuple, tuple] = {}  # (model, columns, returning, on_conflict) -> (sql, fields, ret_fields)
+_UNNEST_INSERTS: dict[tuple, tuple] = {}  # (model, columns, returning, on_conflict, constant) -> plan
+
+
+def _same(values: list) -> bool:
+    """Every value is the first one (same type, equal): sent once, not as an array."""
+    first = values[0]
+    kind = type(first)
+    return all(v is first or (type(v) is kind and v == first) for v in values)
 
 
 def _insert_unnest(model, rows: Sequence[dict], *, returning: Sequence[str], on_conflict: bool) -> list[tuple]:
@@ -168,38 +175,61 @@ def _insert_unnest(model, rows: Sequence[dict], *, returning: Sequence[str], on_
     A handful of parameters however many rows: no 65,535-parameter limit, and the
     driver does not parse a statement with tens of thousands of placeholders. Values
     are already checked and typed by the validator, so Django's per-value prep is
-    skipped; the casts say what each array holds.
+    skipped; the casts say what each array holds. A column whose value is the same in
+    every row (the account, the bot, the receive time, empty texts — most of a journal
+    row) is sent once as a scalar: psycopg's array dumpers are per-element Python, the
+    largest part of the write path's own CPU. A single row is all scalars.
     """
     names = tuple(rows[0])
-    cache_key = (model, names, tuple(returning), on_conflict)
+    meta = model._meta
+    columns_values = []
+    for name in names:
+        values = [row[name] for row in rows]
+        if isinstance(meta.get_field(name), models.JSONField):
+            # Compared as the text stored: {"a": 1.0} and {"a": 1.00} are equal dicts, not equal raw items.
+            values = [None if v is None else v if isinstance(v, JsonText) else JsonText(dumps(v)) for v in values]
+        columns_values.append(values)
+    constant = [_same(values) for values in columns_values]
+    if len(rows) > 1 and all(constant):
+        constant[0] = False  # identical rows (e.g. journal lines): still one row each
+    constant = tuple(constant)
+    cache_key = (model, names, tuple(returning), on_conflict, constant)
     plan = _UNNEST_INSERTS.get(cache_key)
     if plan is None:
-        meta = model._meta
         fields = [meta.get_field(name) for name in names]
         quote = connection.ops.quote_name
         columns = ", ".join(quote(f.column) for f in fields)
-        arrays = ", ".join(f"%b::{f.db_type(connection)}[]" for f in fields)
+        select = ", ".join(f"%b::{f.db_type(connection)}" if const else f"v.c{n}"
+                           for n, (f, const) in enumerate(zip(fields, constant, strict=True)))
+        varying = [(n, f) for n, (f, const) in enumerate(zip(fields, constant, strict=True)) if not const]
+        source = ""
+        if varying:
+            arrays = ", ".join(f"%b::{f.db_type(connection)}[]" for _n, f in varying)
+            source = f" FROM unnest({arrays}) AS v({', '.join(f'c{n}' for n, _f in varying)})"
         ret_fields = [meta.get_field(name) for name in returning]
         ret_columns = ", ".join(quote(f.column) for f in ret_fields)
         conflict = " ON CONFLICT DO NOTHING" if on_conflict else ""
-        sql = (f"INSERT INTO {quote(meta.db_table)} ({columns}) SELECT * FROM unnest({arrays}){conflict} "
+        sql = (f"INSERT INTO {quote(meta.db_table)} ({columns}) SELECT {select}{source}{conflict} "
                f"RETURNING {ret_columns}")
-        plan = _UNNEST_INSERTS[cache_key] = (sql, fields, ret_fields)
-    sql, fields, ret_fields = plan
-    params = []
-    for f, name in zip(fields, names, strict=True):
-        if isinstance(f, (models.JSONField, models.DecimalField)):
-            params.append([_pg_value(f, row[name]) for row in rows])
+        prepped = tuple(isinstance(f, (models.JSONField, models.DecimalField)) for f in fields)
+        plan = _UNNEST_INSERTS[cache_key] = (sql, fields, prepped, ret_fields)
+    sql, fields, prepped, ret_fields = plan
+    scalars, arrays = [], []
+    for f, values, const, prep in zip(fields, columns_values, constant, prepped, strict=True):
+        if const:
+            scalars.append(_pg_value(f, values[0]) if prep else values[0])
+        elif prep:
+            arrays.append([_pg_value(f, v) for v in values])
         else:  # text, times, numbers, booleans, keys: as the validator typed them
-            params.append([row[name] for row in rows])
+            arrays.append(values)
     # A server-side-binding cursor on Django's own connection (same transaction): Django's
     # default psycopg cursor binds client-side, quoting every array element into the SQL
-    # text, which costs more than the insert itself. %b sends the arrays in binary.
+    # text, which costs more than the insert itself. %b sends the values in binary.
     connection.ensure_connection()
     # Prepared (per connection, by psycopg): the statement text depends only on the columns,
     # and planning it again on every request costs the server about as much as a one-row insert.
     with psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(sql, params, prepare=True)
+        cursor.execute(sql, scalars + arrays, prepare=True)
         fetched = cursor.fetchall()
     if not any(isinstance(f, models.DateTimeField) for f in ret_fields):
         return fetched  # ids and text come back as they are
@@ -220,14 +250,36 @@ def from_db(field: models.Field, value):
     return value
 
 
+_ROW_TEMPLATES: dict[tuple, tuple[dict, tuple]] = {}
+
+
 def full_row(model: type[models.Model], values: dict, *, skip: Iterable[str] = ("id",)) -> dict:
-    """Every concrete column of `model` with its default, overridden by `values`."""
-    row = {}
-    skipped = set(skip)
-    for f in model._meta.concrete_fields:
-        if f.attname in skipped:
-            continue
-        row[f.attname] = values[f.attname] if f.attname in values else f.get_default()
+    """Every concrete column of `model` with its default, overridden by `values`.
+
+    Per row this is on the hot path (twice per posted fill): the constant defaults are
+    read once per model; only callable ones (a fresh {} or [] for a JSON column) are called
+    for each row, so no two rows share a mutable default."""
+    skip = tuple(skip)
+    template = _ROW_TEMPLATES.get((model, skip))
+    if template is None:
+        constant, fresh = {}, []
+        for f in model._meta.concrete_fields:
+            if f.attname in skip:
+                continue
+            if f.has_default() and callable(f.default):
+                constant[f.attname] = None
+                fresh.append((f.attname, f))
+            else:
+                constant[f.attname] = f.get_default()
+        template = _ROW_TEMPLATES[(model, skip)] = (constant, tuple(fresh))
+    constant, fresh = template
+    row = constant.copy()
+    for attname, f in fresh:
+        if attname not in values:
+            row[attname] = f.get_default()
+    for name, value in values.items():
+        if name in row:
+            row[name] = value
     return row
 
 
