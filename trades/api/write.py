@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 from accounts.auth import resolve_account, scoped_account_list
 from accounts.errors import TradebookError
 from trades.api.parsers import ExactJSONParser, NDJSONParser
-from trades.ingest import ITEM_TYPES, record
+from trades.ingest import ITEM_TYPES, no_cyclic_gc, record
 from trades.ingest.formats.legacy import fill_missing_timestamps
 from trades.ingest.openapi import items_body, write_responses
 
@@ -58,7 +58,8 @@ def _write_view(item_type: str, summary: str, body_name: str):
         tags=["write"],
     )
     def post(self, request: Request, *args, **kwargs) -> Response:
-        return write(request, as_items(request.data), item_type)
+        with no_cyclic_gc():  # parsing a batch allocates as much as writing it
+            return write(request, as_items(request.data), item_type)
 
     return post
 
@@ -82,7 +83,8 @@ class EventWrite(APIView):
     )
     def post(self, request: Request, *args, **kwargs) -> Response:
         # SPEC 8: a line without a time takes the previous line's (events.jsonl as it is).
-        return write(request, fill_missing_timestamps(as_items(request.data)), None)
+        with no_cyclic_gc():
+            return write(request, fill_missing_timestamps(as_items(request.data)), None)
 
 
 class FillWrite(APIView):
