@@ -22,7 +22,7 @@ class SnapshotSource(models.TextChoices):
 class Mark(models.Model):
     """A price for a symbol at a time, used to value open positions."""
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="marks")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="marks", db_index=False)
     bot = models.ForeignKey(Bot, on_delete=models.SET_NULL, null=True, blank=True, related_name="marks")
     symbol = models.CharField(max_length=64)
     price = AmountField()
@@ -50,7 +50,7 @@ class PositionSnapshot(models.Model):
         SHORT = "short"
         FLAT = "flat"
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="position_snapshots")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="position_snapshots", db_index=False)
     bot = models.ForeignKey(Bot, on_delete=models.SET_NULL, null=True, blank=True, related_name="position_snapshots")
     source = models.CharField(max_length=8, choices=SnapshotSource.choices, default=SnapshotSource.REPORTED)
     symbol = models.CharField(max_length=64)
@@ -99,7 +99,7 @@ class PositionSnapshot(models.Model):
 class WalletSnapshot(models.Model):
     """One coin's balance at a time (one row per coin)."""
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="wallet_snapshots")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="wallet_snapshots", db_index=False)
     bot = models.ForeignKey(Bot, on_delete=models.SET_NULL, null=True, blank=True, related_name="wallet_snapshots")
     coin = models.CharField(max_length=16)
     wallet_balance = AmountField()
@@ -128,7 +128,7 @@ class WalletSnapshot(models.Model):
 class EquitySnapshot(models.Model):
     """Equity, cash, positions value, counts and return at a time (the bots' "metric" event)."""
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="equity_snapshots")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="equity_snapshots", db_index=False)
     bot = models.ForeignKey(Bot, on_delete=models.SET_NULL, null=True, blank=True, related_name="equity_snapshots")
     source = models.CharField(max_length=8, choices=SnapshotSource.choices, default=SnapshotSource.REPORTED)
     equity = AmountField()

@@ -1,6 +1,8 @@
 """The ledger: what bots did (fills, orders, trades, signals, cash flows) and the journal.
 
-Every row belongs to an account. Idempotency keys are unique constraints named
+Every row belongs to an account. The `account` foreign keys carry no index of their
+own (db_index=False): each table has composite indexes that start with `account`,
+and an extra index would only slow the hot insert path. Idempotency keys are unique constraints named
 `<model>_unique_key`; the services rely on them (INSERT … ON CONFLICT), never on a
 Python look-up alone. Ledger rows (fills, closed trades, cash flows, events) are
 never edited: the database refuses UPDATEs of their booked columns (triggers in
@@ -28,7 +30,7 @@ class Source(models.TextChoices):
 class Fill(models.Model):
     """One execution. Booked content: symbol, side, price, quantity, fees, executed_at."""
 
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="fills")
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="fills", db_index=False)
     bot = models.ForeignKey(Bot, on_delete=models.RESTRICT, null=True, blank=True, related_name="fills")
     external_id = models.CharField(max_length=128, help_text="The exchange's trade/execution id.")
     symbol = models.CharField(max_length=64)
@@ -98,7 +100,7 @@ class Order(models.Model):
         REJECTED = "rejected"
         EXPIRED = "expired"
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="orders")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="orders", db_index=False)
     bot = models.ForeignKey(Bot, on_delete=models.RESTRICT, null=True, blank=True, related_name="orders")
     external_id = models.CharField(max_length=128, help_text="The exchange's order id.")
     client_order_id = models.CharField(max_length=128, blank=True)
@@ -158,7 +160,7 @@ class Trade(models.Model):
         OPEN = "open"
         CLOSED = "closed"
 
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="trades")
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="trades", db_index=False)
     bot = models.ForeignKey(Bot, on_delete=models.RESTRICT, null=True, blank=True, related_name="trades")
     external_id = models.CharField(max_length=128, help_text="The bot's trade id.")
     symbol = models.CharField(max_length=64)
@@ -226,7 +228,7 @@ class Signal(models.Model):
         NEUTRAL = 0
         BUY = 1
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="signals")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="signals", db_index=False)
     bot = models.ForeignKey(Bot, on_delete=models.RESTRICT, null=True, blank=True, related_name="signals")
     external_id = models.CharField(max_length=128, null=True, blank=True)
     symbol = models.CharField(max_length=64)
@@ -268,7 +270,7 @@ class CashFlow(models.Model):
         REBATE = "rebate"
         FEE = "fee"
 
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="cash_flows")
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="cash_flows", db_index=False)
     bot = models.ForeignKey(Bot, on_delete=models.RESTRICT, null=True, blank=True, related_name="cash_flows")
     external_id = models.CharField(max_length=128)
     kind = models.CharField(max_length=16, choices=Kind.choices)
@@ -302,9 +304,11 @@ class CashFlow(models.Model):
 class Event(models.Model):
     """The append-only journal: every accepted item, raw, with who posted it and when."""
 
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="events")
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="events", db_index=False)
     bot = models.ForeignKey(Bot, on_delete=models.RESTRICT, null=True, blank=True, related_name="events")
-    token = models.ForeignKey(ApiToken, on_delete=models.RESTRICT, null=True, blank=True, related_name="events")
+    token = models.ForeignKey(
+        ApiToken, on_delete=models.RESTRICT, null=True, blank=True, related_name="events", db_index=False
+    )
     type = models.CharField(max_length=32, help_text="fill, order, trade.open, …, log")
     item_key = models.CharField(max_length=200, blank=True, help_text="The item's key as posted, for search.")
     outcome = models.CharField(max_length=16, blank=True, help_text="created, duplicate, updated or ignored.")
@@ -333,7 +337,7 @@ class PositionState(models.Model):
     Derived data: `verify_ledger` recomputes it from the fills and reports any difference.
     """
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="position_states")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="position_states", db_index=False)
     symbol = models.CharField(max_length=64)
     quantity = AmountField(default=0, help_text="Signed: long > 0.")
     average_price = AmountField(null=True, blank=True, help_text="Empty when flat.")
@@ -364,7 +368,7 @@ class PositionState(models.Model):
 class DailyPnl(models.Model):
     """One account's day, rolled up nightly so reports over years do not rescan fills."""
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="daily_pnl")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="daily_pnl", db_index=False)
     day = models.DateField()
     realized_pnl = AmountField(default=0)
     fees = AmountField(default=0)
