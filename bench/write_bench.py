@@ -10,9 +10,11 @@ and measures:
       and POST /api/v1/events/ (NDJSON) — journal and position state included;
   (b) single fills: requests/s and p50/p99 latency from several concurrent clients
       (threads, http.client keep-alive), bounded by count and time;
-  (c) the raw PostgreSQL COPY rate of the same rows into a plain table,
+  (c) the raw PostgreSQL COPY rate of the same rows: into the fills table itself (its keys,
+      indexes and constraints: what storing these rows costs the database at the least),
+      and into a plain table without any (the bare write rate),
 
-and prints (a) and (b) as ratios to (c). `--profile` also profiles one 1,000-fill
+and prints (a) as ratios to both COPY rates. `--profile` also profiles one 1,000-fill
 batch in-process (cProfile) and prints what dominates.
 """
 
@@ -38,9 +40,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 ADMIN_URL = os.environ.get("BENCH_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 DB_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_write")
-T0 = datetime(2026, 1, 1, tzinfo=UTC)
-# Execution times only move forward, as a live bot's do (an older fill would make the
-# books recompute its symbol: a different, rarer path).
+# Execution times start an hour ago and only move forward, as a live bot's do: an older fill
+# would make the books recompute its symbol, and a fill of a day already rolled up would make
+# them drop that day's roll-up — other, rarer paths, which the read benchmark covers.
+T0 = datetime.now(UTC) - timedelta(hours=1)
 _clock = itertools.count()
 _clock_lock = threading.Lock()
 
@@ -56,10 +59,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def fills(prefix: str, count: int, *, typed: bool = False, symbol: str | None = None) -> list[dict]:
+SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT")
+
+
+def fills(prefix: str, count: int, *, typed: bool = False, symbol: str | None = None,
+          symbols: tuple[str, ...] = SYMBOLS) -> list[dict]:
     out = []
     for n in range(count):
-        item = {"id": f"{prefix}-{n}", "symbol": symbol or ("BTCUSDT", "ETHUSDT", "SOLUSDT")[n % 3],
+        item = {"id": f"{prefix}-{n}", "symbol": symbol or symbols[n % len(symbols)],
                 "side": "buy" if n % 2 else "sell", "price": f"{100 + n % 50}.{n % 97:02d}",
                 "quantity": f"0.{n % 89 + 1:03d}", "fee": "0.0123", "fee_currency": "USDT",
                 "executed_at": next_time(), "order_id": f"o-{prefix}-{n // 3}",
@@ -89,6 +96,8 @@ def setup_database() -> str:
 
     Account.objects.create(slug="bench", name="Bench", exchange="bybit", kind="paper", base_currency="USDT",
                            initial_capital=10000)
+    Account.objects.create(slug="copy-reference", name="COPY reference rows", exchange="bybit", kind="paper",
+                           base_currency="USDT")
     _token, secret = issue_token(name="bench", account_slugs=["bench"])
     return secret
 
@@ -119,28 +128,70 @@ def post(conn: http.client.HTTPConnection, path: str, body: bytes, secret: str, 
     return response.status, data
 
 
-def batch_rate(port: int, secret: str, batches: int, *, ndjson: bool) -> float:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-    bodies = []
-    for b in range(batches + 1):
-        items = fills(f"{'n' if ndjson else 'j'}{b}", 1000, typed=ndjson)
-        if ndjson:
-            bodies.append("\n".join(json.dumps(i) for i in items).encode())
-        else:
-            bodies.append(json.dumps(items).encode())
+def batch_rate(port: int, secret: str, batches: int, *, ndjson: bool, clients: int = 1) -> float:
+    """Fills/s for `batches` batches of 1,000 per client. Each client is a bot with its own
+    symbols, posting in time order (clients sharing a symbol would serialize on its position)."""
     path, ctype = ("/api/v1/events/", "application/x-ndjson") if ndjson else ("/api/v1/fills/", "application/json")
-    status, data = post(conn, path, bodies[0], secret, ctype)  # warm-up (imports, connections)
-    assert status == 201, (status, data[:500])
-    start = time.perf_counter()
-    for body in bodies[1:]:
-        status, data = post(conn, path, body, secret, ctype)
+    bodies: list[list[bytes]] = []
+    for c in range(clients):
+        mine = []
+        symbols = tuple(s.replace("USDT", f"{c}USDT") for s in SYMBOLS) if clients > 1 else SYMBOLS
+        for b in range(batches + 1):
+            items = fills(f"{'n' if ndjson else 'j'}{clients}-{c}-{b}", 1000, typed=ndjson, symbols=symbols)
+            if ndjson:
+                mine.append("\n".join(json.dumps(i) for i in items).encode())
+            else:
+                mine.append(json.dumps(items).encode())
+        bodies.append(mine)
+    connections = [http.client.HTTPConnection("127.0.0.1", port, timeout=120) for _ in range(clients)]
+    for conn, mine in zip(connections, bodies, strict=True):
+        status, data = post(conn, path, mine[0], secret, ctype)  # warm-up (imports, connections)
         assert status == 201, (status, data[:500])
+    failures: list = []
+
+    def run(conn, mine) -> None:
+        for body in mine[1:]:
+            status, data = post(conn, path, body, secret, ctype)
+            if status != 201:
+                failures.append((status, data[:500]))
+
+    threads = [threading.Thread(target=run, args=pair) for pair in zip(connections, bodies, strict=True)]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
     elapsed = time.perf_counter() - start
-    conn.close()
-    return batches * 1000 / elapsed
+    for conn in connections:
+        conn.close()
+    assert not failures, failures[:3]
+    return clients * batches * 1000 / elapsed
 
 
-def single_rate(port: int, secret: str, clients: int, seconds: float, max_requests: int) -> dict:
+def cpu_seconds(server_pid: int) -> dict[str, float]:
+    """CPU time (user + system) used so far by the web server's processes and by the database's
+    backends serving this benchmark's database: where a request's cost goes."""
+    tick = os.sysconf("SC_CLK_TCK")
+    database = DB_URL.rsplit("/", 1)[1]
+    out = {"server": 0.0, "database": 0.0}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                command = f.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        used = (int(fields[11]) + int(fields[12])) / tick
+        if int(fields[2]) == server_pid:  # process group: gunicorn's master and workers
+            out["server"] += used
+        elif command.startswith("postgres:") and f" {database} " in command:
+            out["database"] += used
+    return out
+
+
+def single_rate(port: int, secret: str, clients: int, seconds: float, max_requests: int,
+                server_pid: int | None = None) -> dict:
     latencies: list[list[float]] = [[] for _ in range(clients)]
     failures = [0] * clients
     stop_at = time.perf_counter() + seconds
@@ -163,6 +214,7 @@ def single_rate(port: int, secret: str, clients: int, seconds: float, max_reques
         conn.close()
 
     threads = [threading.Thread(target=run, args=(c,)) for c in range(clients)]
+    cpu_before = cpu_seconds(server_pid) if server_pid else None
     start = time.perf_counter()
     for t in threads:
         t.start()
@@ -170,37 +222,53 @@ def single_rate(port: int, secret: str, clients: int, seconds: float, max_reques
         t.join()
     elapsed = time.perf_counter() - start
     flat = sorted(x for lat in latencies for x in lat)
-    return {"requests": len(flat), "rps": len(flat) / elapsed, "p50_ms": statistics.median(flat) * 1000,
+    cpu = {}
+    if cpu_before is not None:
+        cpu = {k: (v - cpu_before[k]) / max(1, len(flat)) * 1000 for k, v in cpu_seconds(server_pid).items()}
+    return {"cpu_ms": cpu, "requests": len(flat), "rps": len(flat) / elapsed, "p50_ms": statistics.median(flat) * 1000,
             "p99_ms": flat[min(len(flat) - 1, int(len(flat) * 0.99))] * 1000, "failures": sum(failures)}
 
 
-def copy_rate(rows: int, repeat: int = 3) -> float:
-    """Raw COPY of the same fill rows (same columns and types) into a plain table; the median
-    of `repeat` runs (the machine is shared: one run is noisy)."""
-    return statistics.median(_copy_once(rows) for _ in range(repeat))
+COPY_COLUMNS = ["account_id", "external_id", "symbol", "side", "price", "quantity", "fee", "fee_currency", "other_fees",
+                "order_id", "trade_id", "executed_at", "reason", "source", "meta", "received_at", "void_reason"]
 
 
-def _copy_once(rows: int) -> float:
+def copy_rate(rows: int, *, into: str, repeat: int = 3) -> float:
+    """Raw COPY of the same fill rows (same columns and values) — the median of `repeat` runs
+    (the machine is shared: one run is noisy). `into`:
+
+    - "plain": a table with the fills table's columns and nothing else (no index, no key);
+    - "ledger": the fills table itself, as the API writes it: its primary and unique keys,
+      its indexes, check constraints and (deferred) foreign keys, committed. The rows go to
+      an account of their own, so they never meet the API's.
+    """
+    return statistics.median(_copy_once(rows, into, run) for run in range(repeat))
+
+
+def _copy_once(rows: int, into: str, run: int) -> float:
     import psycopg
 
-    items = fills("copy", rows)
+    items = fills(f"copy-{into}-{run}", rows)
     with psycopg.connect(DB_URL.replace("postgres://", "postgresql://")) as conn:
-        conn.execute("DROP TABLE IF EXISTS bench_copy")
-        conn.execute("CREATE TABLE bench_copy (LIKE trades_fill INCLUDING DEFAULTS)")
+        if into == "plain":
+            table = "bench_copy"
+            conn.execute("DROP TABLE IF EXISTS bench_copy")
+            conn.execute("CREATE TABLE bench_copy (LIKE trades_fill INCLUDING DEFAULTS INCLUDING IDENTITY)")
+        else:
+            table = "trades_fill"
+        account = conn.execute("SELECT id FROM accounts_account WHERE slug = 'copy-reference'").fetchone()[0]
         conn.commit()
-        columns = ["id", "account_id", "external_id", "symbol", "side", "price", "quantity", "fee", "fee_currency",
-                   "other_fees", "order_id", "trade_id", "executed_at", "reason", "source", "meta", "received_at",
-                   "void_reason"]
         now = datetime.now(UTC)
         start = time.perf_counter()
-        with conn.cursor() as cur, cur.copy(f"COPY bench_copy ({', '.join(columns)}) FROM STDIN") as copy:
-            for n, i in enumerate(items):
-                copy.write_row((n, 1, i["id"], i["symbol"], i["side"], i["price"], i["quantity"], i["fee"],
+        with conn.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(COPY_COLUMNS)}) FROM STDIN") as copy:
+            for i in items:
+                copy.write_row((account, i["id"], i["symbol"], i["side"], i["price"], i["quantity"], i["fee"],
                                 i["fee_currency"], "[]", i["order_id"], "", i["executed_at"], "", "bot", "{}", now, ""))
         conn.commit()
         elapsed = time.perf_counter() - start
-        conn.execute("DROP TABLE bench_copy")
-        conn.commit()
+        if into == "plain":
+            conn.execute("DROP TABLE bench_copy")
+            conn.commit()
     return rows / elapsed
 
 
@@ -229,6 +297,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--profile", action="store_true", help="profile one batch in-process first")
+    parser.add_argument("--only", choices=("batch", "single"), help="measure only batches or only single fills")
     args = parser.parse_args()
 
     load = os.getloadavg()
@@ -236,24 +305,37 @@ def main() -> None:
     secret = setup_database()
     if args.profile:
         profile_batch()
-    copy = copy_rate(args.batches * 1000)
+    copy_plain = copy_rate(args.batches * 1000, into="plain")
+    copy = copy_rate(args.batches * 1000, into="ledger")
     port = free_port()
     server = start_gunicorn(port, args.workers, args.threads)
     try:
-        json_rate = batch_rate(port, secret, args.batches, ndjson=False)
-        ndjson_rate = batch_rate(port, secret, args.batches, ndjson=True)
-        single = single_rate(port, secret, args.clients, args.seconds, args.max_requests)
+        if args.only != "single":
+            json_rate = batch_rate(port, secret, args.batches, ndjson=False)
+            ndjson_rate = batch_rate(port, secret, args.batches, ndjson=True)
+            json_rate_2 = batch_rate(port, secret, args.batches, ndjson=False, clients=2)
+        if args.only != "batch":
+            single = single_rate(port, secret, args.clients, args.seconds, args.max_requests,
+                                 server_pid=server.pid)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
     print(f"gunicorn: {args.workers} workers x {args.threads} threads (gthread), PostgreSQL, loopback")
-    print(f"(c) COPY into a plain table:          {copy:10.0f} rows/s")
-    print(f"(a) batch /api/v1/fills/ (JSON):       {json_rate:10.0f} fills/s   = {json_rate / copy:.3f} x COPY "
-          f"(target >= 0.3)")
-    print(f"(a) batch /api/v1/events/ (NDJSON):    {ndjson_rate:10.0f} fills/s   = {ndjson_rate / copy:.3f} x COPY")
-    print(f"(b) single fills, {args.clients} clients (a symbol each):          {single['rps']:10.0f} req/s     = "
-          f"{single['rps'] / copy:.4f} x COPY; p50 {single['p50_ms']:.1f} ms, p99 {single['p99_ms']:.1f} ms "
-          f"(targets >= 500 req/s, p99 < 20 ms); {single['requests']} requests, {single['failures']} not 201")
+    print(f"(c) COPY into the fills table:        {copy:10.0f} rows/s   (its keys, indexes and constraints)")
+    print(f"    COPY into a plain table:          {copy_plain:10.0f} rows/s   (no index, no key)")
+    if args.only != "single":
+        for label, rate in (("(a) batch /api/v1/fills/ (JSON):    ", json_rate),
+                            ("(a) batch /api/v1/events/ (NDJSON): ", ndjson_rate),
+                            ("(a) batch /api/v1/fills/, 2 clients:", json_rate_2)):
+            print(f"{label}   {rate:10.0f} fills/s   = {rate / copy:.3f} x COPY into the fills table "
+                  f"(target >= 0.3), {rate / copy_plain:.3f} x COPY into a plain table")
+    if args.only != "batch":
+        print(f"(b) single fills, {args.clients} clients (a symbol each):   {single['rps']:10.0f} req/s, "
+              f"p50 {single['p50_ms']:.1f} ms, p99 {single['p99_ms']:.1f} ms "
+              f"(targets >= 500 req/s, p99 < 20 ms); {single['requests']} requests, {single['failures']} not 201")
+        cpu = single["cpu_ms"]
+        print(f"    CPU per request: server {cpu['server']:.2f} ms, database {cpu['database']:.2f} ms "
+              f"({os.cpu_count()} cores shared with the clients)")
     load = os.getloadavg()
     print(f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} at end")
 
