@@ -134,6 +134,20 @@ def test_the_journal_is_append_only():
     assert Event.objects.get(pk=event.pk).type == "log"
 
 
+def test_a_bot_or_token_named_by_the_journal_cannot_be_deleted():
+    from django.db.models import RestrictedError
+
+    from accounts.tokens import issue_token
+
+    account = make_account()
+    bot = Bot.objects.create(account=account, key="paper:BTCUSD")
+    token, _secret = issue_token(name="journaled", account_slugs=[account.slug])
+    Event.objects.create(account=account, bot=bot, token=token, type="log", raw={}, received_at=NOW)
+    rejects(bot.delete, RestrictedError)
+    rejects(token.delete, RestrictedError)
+    assert Event.objects.filter(bot=bot, token=token).count() == 1
+
+
 def test_booked_content_of_a_fill_cannot_be_edited_but_it_can_be_voided():
     account = make_account()
     fill = make_fill(account)
