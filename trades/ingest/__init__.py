@@ -29,7 +29,7 @@ from accounts.models import Account, ApiToken
 from accounts.values import decimal_str
 from trades.ingest import store
 from trades.ingest.schema import ITEM_TYPES
-from trades.ingest.sql import full_row, insert_rows
+from trades.ingest.sql import JsonText, dumps, insert_columns
 from trades.ingest.store import CREATED, DUPLICATE, UPDATED, RetryRequest
 from trades.ingest.validate import Item, check_items
 
@@ -260,19 +260,23 @@ def _item_key(item: Item) -> str:
 
 
 def _journal(items: list[Item], *, token: ApiToken | None, channel: str, received_at: datetime) -> None:
+    """One journal row per item, in posted order, in one statement (built by column: the
+    token, channel and receive time are the request's, the rest is per item)."""
     from trades.models import Event
 
-    token_id = token.pk if token is not None else None
-    rows = [
-        full_row(Event, {
-            "account_id": item.account.pk, "bot_id": item.bot_id, "token_id": token_id, "type": item.type.name,
-            "item_key": _item_key(item), "outcome": item.outcome or "", "channel": channel[:32],
-            "raw": item.raw, "received_at": received_at,
-        })
-        for item in items
-    ]
-    for item, (pk,) in zip(items, insert_rows(Event, rows, returning=("id",), on_conflict=False), strict=True):
-        item.extra["event_pk"] = pk
+    columns = {
+        "account_id": [item.account.pk for item in items],
+        "bot_id": [item.bot_id for item in items],
+        "type": [item.type.name for item in items],
+        "item_key": [_item_key(item) for item in items],
+        "outcome": [item.outcome or "" for item in items],
+        # Each raw item as the text stored: two items equal as dicts ({"a": 1.0}, {"a": 1.00})
+        # are still journaled as each was posted.
+        "raw": [JsonText(dumps(item.raw)) for item in items],
+    }
+    constants = {"token_id": token.pk if token is not None else None, "channel": channel[:32],
+                 "received_at": received_at}
+    for item, (pk,) in zip(items, insert_columns(Event, columns, constants, on_conflict=False), strict=True):
         if item.type.name == "log":
             item.extra["pk"] = pk
 

@@ -159,7 +159,7 @@ def _pg_value(field: models.Field, value):
     return value
 
 
-_UNNEST_INSERTS: dict[tuple, tuple] = {}  # (model, columns, returning, on_conflict, constant) -> plan
+_UNNEST_INSERTS: dict[tuple, tuple] = {}  # (model, varying, constant, returning, on_conflict) -> plan
 
 
 def _same(values: list) -> bool:
@@ -173,55 +173,92 @@ def _insert_unnest(model, rows: Sequence[dict], *, returning: Sequence[str], on_
     """PostgreSQL: one array parameter per column (INSERT … SELECT FROM unnest(…)).
 
     A handful of parameters however many rows: no 65,535-parameter limit, and the
-    driver does not parse a statement with tens of thousands of placeholders. Values
-    are already checked and typed by the validator, so Django's per-value prep is
-    skipped; the casts say what each array holds. A column whose value is the same in
-    every row (the account, the bot, the receive time, empty texts — most of a journal
-    row) is sent once as a scalar: psycopg's array dumpers are per-element Python, the
+    driver does not parse a statement with tens of thousands of placeholders. A column
+    whose value is the same in every row (the account, the bot, the receive time, empty
+    texts) is sent once as a scalar: psycopg's array dumpers are per-element Python, the
     largest part of the write path's own CPU. A single row is all scalars.
     """
     names = tuple(rows[0])
     meta = model._meta
-    columns_values = []
+    columns: dict[str, list] = {}
+    constants: dict[str, object] = {}
     for name in names:
         values = [row[name] for row in rows]
         if isinstance(meta.get_field(name), models.JSONField):
             # Compared as the text stored: {"a": 1.0} and {"a": 1.00} are equal dicts, not equal raw items.
             values = [None if v is None else v if isinstance(v, JsonText) else JsonText(dumps(v)) for v in values]
-        columns_values.append(values)
-    constant = [_same(values) for values in columns_values]
-    if len(rows) > 1 and all(constant):
-        constant[0] = False  # identical rows (e.g. journal lines): still one row each
-    constant = tuple(constant)
-    cache_key = (model, names, tuple(returning), on_conflict, constant)
+        if _same(values):
+            constants[name] = values[0]
+        else:
+            columns[name] = values
+    if len(rows) > 1 and not columns:
+        first = names[0]  # identical rows (e.g. journal lines): still one row each
+        columns[first] = [constants.pop(first)] * len(rows)
+    return _insert_columns_pg(model, columns, constants, returning=returning, on_conflict=on_conflict)
+
+
+def insert_columns(
+    model: type[models.Model], columns: dict[str, list], constants: dict[str, object], *,
+    returning: Sequence[str] = ("id",), on_conflict: bool = True,
+) -> list[tuple]:
+    """`insert_rows` for callers that already hold the values by column: `columns` maps
+    attnames to one value per row (at least one column), `constants` to one value for every
+    row; every other concrete column takes its default. Rows are inserted in list order."""
+    count = len(next(iter(columns.values())))
+    if connection.vendor != "postgresql":
+        names = list(columns)
+        rows = [full_row(model, {**constants, **dict(zip(names, values, strict=True))})
+                for values in zip(*columns.values(), strict=True)]
+        return insert_rows(model, rows, returning=returning, on_conflict=on_conflict)
+    meta = model._meta
+    for name, values in list(columns.items()):
+        if isinstance(meta.get_field(name), models.JSONField):
+            values = columns[name] = [v if v is None or isinstance(v, JsonText) else JsonText(dumps(v))
+                                      for v in values]
+        if len(columns) > 1 and _same(values):  # e.g. one account, one bot: sent once
+            constants[name] = values[0]
+            del columns[name]
+    for f in meta.concrete_fields:
+        if f.attname not in columns and f.attname not in constants and f.attname != "id":
+            if f.has_default() and callable(f.default):
+                columns[f.attname] = [f.get_default() for _ in range(count)]
+            else:
+                constants[f.attname] = f.get_default()
+    return _insert_columns_pg(model, columns, constants, returning=returning, on_conflict=on_conflict)
+
+
+def _insert_columns_pg(model, columns: dict[str, list], constants: dict[str, object], *,
+                       returning: Sequence[str], on_conflict: bool) -> list[tuple]:
+    meta = model._meta
+    varying = tuple(columns)
+    fixed = tuple(constants)
+    cache_key = (model, varying, fixed, tuple(returning), on_conflict)
     plan = _UNNEST_INSERTS.get(cache_key)
     if plan is None:
-        fields = [meta.get_field(name) for name in names]
         quote = connection.ops.quote_name
-        columns = ", ".join(quote(f.column) for f in fields)
-        select = ", ".join(f"%b::{f.db_type(connection)}" if const else f"v.c{n}"
-                           for n, (f, const) in enumerate(zip(fields, constant, strict=True)))
-        varying = [(n, f) for n, (f, const) in enumerate(zip(fields, constant, strict=True)) if not const]
+        fixed_fields = [meta.get_field(name) for name in fixed]
+        varying_fields = [meta.get_field(name) for name in varying]
+        names = ", ".join(quote(f.column) for f in (*fixed_fields, *varying_fields))
+        select = ", ".join([f"%b::{f.db_type(connection)}" for f in fixed_fields]
+                           + [f"v.c{n}" for n in range(len(varying_fields))])
         source = ""
-        if varying:
-            arrays = ", ".join(f"%b::{f.db_type(connection)}[]" for _n, f in varying)
-            source = f" FROM unnest({arrays}) AS v({', '.join(f'c{n}' for n, _f in varying)})"
+        if varying_fields:
+            arrays = ", ".join(f"%b::{f.db_type(connection)}[]" for f in varying_fields)
+            source = f" FROM unnest({arrays}) AS v({', '.join(f'c{n}' for n in range(len(varying_fields)))})"
         ret_fields = [meta.get_field(name) for name in returning]
         ret_columns = ", ".join(quote(f.column) for f in ret_fields)
         conflict = " ON CONFLICT DO NOTHING" if on_conflict else ""
-        sql = (f"INSERT INTO {quote(meta.db_table)} ({columns}) SELECT {select}{source}{conflict} "
+        sql = (f"INSERT INTO {quote(meta.db_table)} ({names}) SELECT {select}{source}{conflict} "
                f"RETURNING {ret_columns}")
-        prepped = tuple(isinstance(f, (models.JSONField, models.DecimalField)) for f in fields)
-        plan = _UNNEST_INSERTS[cache_key] = (sql, fields, prepped, ret_fields)
-    sql, fields, prepped, ret_fields = plan
-    scalars, arrays = [], []
-    for f, values, const, prep in zip(fields, columns_values, constant, prepped, strict=True):
-        if const:
-            scalars.append(_pg_value(f, values[0]) if prep else values[0])
-        elif prep:
-            arrays.append([_pg_value(f, v) for v in values])
-        else:  # text, times, numbers, booleans, keys: as the validator typed them
-            arrays.append(values)
+        # Values are already checked and typed by the validator, so Django's per-value prep is
+        # skipped; only JSON and decimal columns need a conversion (the casts say the rest).
+        prep = lambda f: f if isinstance(f, (models.JSONField, models.DecimalField)) else None  # noqa: E731
+        plan = _UNNEST_INSERTS[cache_key] = (sql, [prep(f) for f in fixed_fields],
+                                             [prep(f) for f in varying_fields], ret_fields)
+    sql, fixed_prep, varying_prep, ret_fields = plan
+    params = [v if f is None else _pg_value(f, v) for f, v in zip(fixed_prep, constants.values(), strict=True)]
+    for f, values in zip(varying_prep, columns.values(), strict=True):
+        params.append(values if f is None else [_pg_value(f, v) for v in values])
     # A server-side-binding cursor on Django's own connection (same transaction): Django's
     # default psycopg cursor binds client-side, quoting every array element into the SQL
     # text, which costs more than the insert itself. %b sends the values in binary.
@@ -229,7 +266,7 @@ def _insert_unnest(model, rows: Sequence[dict], *, returning: Sequence[str], on_
     # Prepared (per connection, by psycopg): the statement text depends only on the columns,
     # and planning it again on every request costs the server about as much as a one-row insert.
     with psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(sql, scalars + arrays, prepare=True)
+        cursor.execute(sql, params, prepare=True)
         fetched = cursor.fetchall()
     if not any(isinstance(f, models.DateTimeField) for f in ret_fields):
         return fetched  # ids and text come back as they are
