@@ -28,16 +28,9 @@ def parse_amount(value) -> Decimal:
     Rejects floats (they are already inexact), NaN/Infinity, more than 18 decimal
     places and more than 20 integer digits: numeric(38,18) must hold it exactly.
     """
-    if isinstance(value, bool) or value is None:
-        raise BadValue("must be a decimal number")
-    if isinstance(value, float):
-        # A float here means the body was not parsed exactly; refuse rather than guess.
-        value = repr(value)
-    if isinstance(value, int):
-        number = Decimal(value)
-    elif isinstance(value, Decimal):
-        number = value
-    elif isinstance(value, str):
+    kind = type(value)
+    if kind is str:
+        # The common case, three times per posted fill: a plain decimal string.
         text = value.strip()
         if not text:
             raise BadValue("must be a decimal number, not an empty string")
@@ -45,16 +38,35 @@ def parse_amount(value) -> Decimal:
             number = Decimal(text)
         except InvalidOperation:
             raise BadValue(f"{value!r} is not a decimal number")
-    else:
-        raise BadValue("must be a decimal number (a JSON string or number)")
+        # Without an exponent the places are the digits after the point: no digit tuple needed.
+        plain = "e" not in text and "E" not in text
+        places = len(text) - text.index(".") - 1 if plain and "." in text else (0 if plain else None)
+        return _checked_amount(number, places)
+    if kind is bool or value is None:
+        raise BadValue("must be a decimal number")
+    if isinstance(value, float):
+        # A float here means the body was not parsed exactly; refuse rather than guess.
+        return parse_amount(repr(value))
+    if isinstance(value, int):
+        return _checked_amount(Decimal(value), 0)
+    if isinstance(value, Decimal):
+        return _checked_amount(value, None)
+    raise BadValue("must be a decimal number (a JSON string or number)")
+
+
+def _checked_amount(number: Decimal, places: int | None) -> Decimal:
+    """`number` if numeric(38,18) holds it exactly; `places` is its count of decimal places
+    when known from its text (None: read it from the number)."""
     if not number.is_finite():
         raise BadValue("must be a finite number")
-    exponent = number.as_tuple().exponent
-    if exponent < -AMOUNT_PLACES and number != number.quantize(AMOUNT_QUANTUM, rounding="ROUND_DOWN", context=AMOUNT_CONTEXT):
+    if places is None:
+        places = -number.as_tuple().exponent
+    if places > AMOUNT_PLACES and number != number.quantize(AMOUNT_QUANTUM, rounding="ROUND_DOWN",
+                                                            context=AMOUNT_CONTEXT):
         raise BadValue(f"has more than {AMOUNT_PLACES} decimal places")
     if number.copy_abs() >= AMOUNT_LIMIT:
         raise BadValue(f"is too large: at most {AMOUNT_INTEGER_DIGITS} digits before the decimal point")
-    return Decimal(0) if number == 0 else number  # folds -0 to 0
+    return Decimal(0) if not number else number  # folds -0 to 0
 
 
 def decimal_str(value: Decimal) -> str:

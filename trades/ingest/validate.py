@@ -120,33 +120,42 @@ CHECKS: dict[str, Callable[[Field, Any], Any]] = {
     schema.INT: _int, schema.BOOL: _bool, schema.OBJECT: _object, schema.FEES: _fees,
 }
 
-# Per type: (name, field, check) triples, built once.
-_PLANS: dict[str, tuple[tuple[str, Field, Callable], ...]] = {
-    name: tuple((f.name, f, CHECKS[f.kind]) for f in t.fields) for name, t in ITEM_TYPES.items()
+# Per type, built once: posted name -> (field, check, position), and the required fields.
+_PLANS: dict[str, dict[str, tuple[Field, Callable, int]]] = {
+    name: {f.name: (f, CHECKS[f.kind], n) for n, f in enumerate(t.fields)} for name, t in ITEM_TYPES.items()
 }
-_KNOWN: dict[str, frozenset] = {name: frozenset(f.name for f in t.fields) | COMMON_NAMES
-                                for name, t in ITEM_TYPES.items()}
+_REQUIRED: dict[str, tuple[Field, ...]] = {name: tuple(f for f in t.fields if f.required)
+                                           for name, t in ITEM_TYPES.items()}
 _COMMON_TEXT = {f.name: f for f in schema.COMMON_FIELDS}
 
 
 def check_item(index: int, posted: dict, item_type: ItemType, errors: list[dict]) -> tuple[dict, dict]:
-    """Typed values (by model attribute) and meta (unknown fields) of one item; errors appended."""
+    """Typed values (by model attribute) and meta (unknown fields) of one item; errors appended,
+    in the order of the type's fields."""
+    plan = _PLANS[item_type.name]
     values: dict = {}
-    for name, f, check in _PLANS[item_type.name]:
-        value = posted.get(name, MISSING)
-        if value is MISSING or (value is None and not f.nullable):
-            if f.required:
-                errors.append({"index": index, "field": name, "message": "this field is required"})
+    meta: dict = {}
+    found: list[tuple[int, dict]] = []
+    for name, value in posted.items():  # the fields posted, not every field the type has
+        entry = plan.get(name)
+        if entry is None:
+            if name not in COMMON_NAMES:
+                meta[name] = value
             continue
+        f, check, position = entry
         if value is None:
-            values[f.attname] = None
-            continue
+            if f.nullable:
+                values[f.attname] = None
+            continue  # null for a field that cannot be null: as if absent
         try:
             values[f.attname] = check(f, value)
         except BadValue as exc:
-            errors.append({"index": index, "field": name, "message": str(exc)})
-    known = _KNOWN[item_type.name]
-    meta = {k: v for k, v in posted.items() if k not in known}
+            found.append((position, {"index": index, "field": name, "message": str(exc)}))
+    for f in _REQUIRED[item_type.name]:
+        if f.attname not in values and not any(e["field"] == f.name for _p, e in found):
+            found.append((plan[f.name][2], {"index": index, "field": f.name, "message": "this field is required"}))
+    if found:
+        errors.extend(e for _p, e in sorted(found, key=lambda pair: pair[0]))
     return values, meta
 
 
