@@ -120,12 +120,14 @@ CHECKS: dict[str, Callable[[Field, Any], Any]] = {
     schema.INT: _int, schema.BOOL: _bool, schema.OBJECT: _object, schema.FEES: _fees,
 }
 
-# Per type, built once: posted name -> (field, check, position), and the required fields.
-_PLANS: dict[str, dict[str, tuple[Field, Callable, int]]] = {
-    name: {f.name: (f, CHECKS[f.kind], n) for n, f in enumerate(t.fields)} for name, t in ITEM_TYPES.items()
+# Per type, built once: posted name -> (field, attname, check, position), and the required fields.
+_PLANS: dict[str, dict[str, tuple[Field, str, Callable, int]]] = {
+    name: {f.name: (f, f.attname, CHECKS[f.kind], n) for n, f in enumerate(t.fields)}
+    for name, t in ITEM_TYPES.items()
 }
-_REQUIRED: dict[str, tuple[Field, ...]] = {name: tuple(f for f in t.fields if f.required)
-                                           for name, t in ITEM_TYPES.items()}
+_REQUIRED: dict[str, tuple[tuple[str, str, int], ...]] = {
+    name: tuple((f.name, f.attname, n) for n, f in enumerate(t.fields) if f.required) for name, t in ITEM_TYPES.items()
+}
 _COMMON_TEXT = {f.name: f for f in schema.COMMON_FIELDS}
 
 
@@ -142,18 +144,18 @@ def check_item(index: int, posted: dict, item_type: ItemType, errors: list[dict]
             if name not in COMMON_NAMES:
                 meta[name] = value
             continue
-        f, check, position = entry
+        f, attname, check, position = entry
         if value is None:
             if f.nullable:
-                values[f.attname] = None
+                values[attname] = None
             continue  # null for a field that cannot be null: as if absent
         try:
-            values[f.attname] = check(f, value)
+            values[attname] = check(f, value)
         except BadValue as exc:
             found.append((position, {"index": index, "field": name, "message": str(exc)}))
-    for f in _REQUIRED[item_type.name]:
-        if f.attname not in values and not any(e["field"] == f.name for _p, e in found):
-            found.append((plan[f.name][2], {"index": index, "field": f.name, "message": "this field is required"}))
+    for name, attname, position in _REQUIRED[item_type.name]:
+        if attname not in values and not any(e["field"] == name for _p, e in found):
+            found.append((position, {"index": index, "field": name, "message": "this field is required"}))
     if found:
         errors.extend(e for _p, e in sorted(found, key=lambda pair: pair[0]))
     return values, meta
