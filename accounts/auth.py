@@ -60,9 +60,9 @@ def _active_token_with_accounts(secret: str) -> tuple[ApiToken, list[Account]] |
     global _token_query
     if not secret.startswith(TOKEN_PREFIX):
         return None
-    if _token_query is None:
-        from trades.ingest.sql import RowLoader
+    from trades.ingest.sql import RowLoader, run_prepared
 
+    if _token_query is None:
         quote = connection.ops.quote_name
         through = ApiToken.accounts.through._meta
         token_column = through.get_field(ApiToken.accounts.field.m2m_field_name()).column
@@ -74,9 +74,7 @@ def _active_token_with_accounts(secret: str) -> tuple[ApiToken, list[Account]] |
                f"WHERE t.{quote('digest')} = %s AND t.{quote('revoked_at')} IS NULL ORDER BY a.{quote('slug')}")
         _token_query = (sql, tokens, accounts)
     sql, tokens, accounts = _token_query
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [digest(secret)])
-        rows = cursor.fetchall()
+    rows = run_prepared(sql, [digest(secret)])
     if not rows:
         return None
     width = len(tokens.fields)

@@ -94,9 +94,9 @@ def _select_locked(account: Account, symbols: list[str]) -> dict[str, PositionSt
            f"AND {quote('symbol')} IN ({', '.join(['%s'] * len(symbols))}) ORDER BY {quote('symbol')}")
     if connection.features.has_select_for_update:
         sql += " FOR UPDATE"
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [account.pk, *symbols])
-        rows = cursor.fetchall()
+    from trades.ingest.sql import run_prepared
+
+    rows = run_prepared(sql, [account.pk, *symbols])
     return {state.symbol: state for state in map(loader.load, rows)}
 
 
@@ -168,11 +168,13 @@ def _update_states(states: list[PositionState]) -> None:
     sql = f"UPDATE {quote(PositionState._meta.db_table)} SET {sets} WHERE {quote('id')} = %s"
     rows = [[f.get_db_prep_save(getattr(state, f.attname), connection) for f in _STATE_COLUMNS] + [state.pk]
             for state in states]
+    if len(rows) == 1:
+        from trades.ingest.sql import run_prepared
+
+        run_prepared(sql, rows[0], fetch=False)
+        return
     with connection.cursor() as cursor:
-        if len(rows) == 1:
-            cursor.execute(sql, rows[0])
-        else:
-            cursor.executemany(sql, rows)
+        cursor.executemany(sql, rows)
 
 
 def invalidate_days(*, account: Account, since: date | None = None) -> None:

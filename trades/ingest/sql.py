@@ -272,15 +272,29 @@ def _insert_columns_pg(model, columns: dict[str, list], constants: dict[str, obj
     # A server-side-binding cursor on Django's own connection (same transaction): Django's
     # default psycopg cursor binds client-side, quoting every array element into the SQL
     # text, which costs more than the insert itself. %b sends the values in binary.
-    connection.ensure_connection()
     # Prepared (per connection, by psycopg): the statement text depends only on the columns,
     # and planning it again on every request costs the server about as much as a one-row insert.
-    with psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(sql, params, prepare=True)
-        fetched = cursor.fetchall()
+    fetched = run_prepared(sql, params)
     if not any(isinstance(f, models.DateTimeField) for f in ret_fields):
         return fetched  # ids and text come back as they are
     return [tuple(from_db(f, v) for f, v in zip(ret_fields, row, strict=True)) for row in fetched]
+
+
+def run_prepared(sql: str, params: Sequence, *, fetch: bool = True) -> list[tuple]:
+    """Run one statement of the hot path (written once, run on every request) and return its rows.
+
+    PostgreSQL: prepared by psycopg on Django's own connection (same transaction), so the
+    server parses and plans it once per connection, and with server-side binding (`%b`
+    parameters are binary). Errors are Django's, as from any cursor. Elsewhere: Django's cursor.
+    """
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall() if fetch else []
+    connection.ensure_connection()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(sql, params, prepare=True)
+        return cursor.fetchall() if fetch else []
 
 
 def from_db(field: models.Field, value):

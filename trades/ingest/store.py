@@ -21,7 +21,7 @@ from django.db import connection, models
 from accounts.models import Account, Bot
 from accounts.values import AMOUNT_CONTEXT, AMOUNT_LIMIT, AMOUNT_QUANTUM, decimal_str
 from snapshots.models import EquitySnapshot, Mark, PositionSnapshot, WalletSnapshot
-from trades.ingest.sql import full_row, insert_rows, json_expression, json_merge_expression
+from trades.ingest.sql import full_row, insert_rows, json_expression, json_merge_expression, run_prepared
 from trades.ingest.validate import Item
 from trades.models import CashFlow, Fill, Order, Signal, Trade
 
@@ -93,9 +93,7 @@ def _bot_ids(account_id: int, keys: set[str]) -> dict[str, int]:
     quote = connection.ops.quote_name
     sql = (f"SELECT {quote('key')}, {quote('id')} FROM {quote(Bot._meta.db_table)} "
            f"WHERE {quote('account_id')} = %s AND {quote('key')} IN ({', '.join(['%s'] * len(keys))})")
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [account_id, *sorted(keys)])
-        return dict(cursor.fetchall())
+    return dict(run_prepared(sql, [account_id, *sorted(keys)]))
 
 
 # --- comparing ----------------------------------------------------------------
