@@ -98,3 +98,22 @@ def test_auth_gives_the_tokens_accounts_and_nothing_for_a_revoked_token(client, 
     revoke_token(name=token.name)
     response = client.post("/api/v1/fills/?account=bravo", body, content_type="application/json", **headers)
     assert response.status_code == 401
+
+
+def test_a_bot_id_is_remembered_only_once_its_transaction_commits(account, django_capture_on_commit_callbacks):
+    from accounts.models import Bot
+    from trades.ingest import store
+
+    store.forget_bots()
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        record(accounts=[account], items=[fill(1, bot="paper:BTCUSD")], item_type="fill")
+    assert (account.pk, "paper:BTCUSD") not in store._KNOWN_BOTS  # not committed yet
+    for callback in callbacks:
+        callback()
+    bot = Bot.objects.get(account=account, key="paper:BTCUSD")
+    assert store._KNOWN_BOTS[(account.pk, "paper:BTCUSD")] == bot.pk
+    # Remembered: the next item is attributed to the same row, and a new bot is still created.
+    record(accounts=[account], items=[fill(2, bot="paper:BTCUSD"), fill(3, bot="paper:ETHUSD")], item_type="fill")
+    assert {f.external_id: f.bot.key for f in Fill.objects.filter(account=account)} == {
+        "f1": "paper:BTCUSD", "f2": "paper:BTCUSD", "f3": "paper:ETHUSD"}
+    store.forget_bots()

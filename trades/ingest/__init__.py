@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db import DataError, OperationalError, connection, transaction
+from django.db import DataError, IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from accounts.errors import TradebookError
@@ -111,6 +111,11 @@ def _record(
         try:
             with transaction.atomic():
                 return _write(checked, token=token, channel=channel)
+        except IntegrityError:
+            # Our writes name only rows that exist; a reference the database refuses can only be
+            # a remembered bot deleted behind the application's back: forget them all.
+            store.forget_bots()
+            raise
         except DataError as exc:
             # A value the books computed from these items (a position, a PnL) does not fit
             # numeric(38,18): the items are what is wrong, so it is the caller's 400.
