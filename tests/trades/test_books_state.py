@@ -216,3 +216,15 @@ def test_the_incremental_path_stamps_updated_at(account):
     before = PositionState.objects.get(account=account).updated_at
     apply_fills(account=account, fills=[make_fill(account)])
     assert PositionState.objects.get(account=account).updated_at > before
+
+
+def test_recomputing_an_account_whose_fills_were_never_booked_creates_its_positions(account):
+    # Fills loaded behind the books' back (a bulk load, a restore): no position state yet.
+    from trades.books import recompute_account
+
+    make_fill(account, symbol="BTCUSDT", side="buy", price=D("100"), quantity=D("2"))
+    make_fill(account, symbol="ETHUSDT", side="sell", price=D("10"), quantity=D("3"))
+    assert not PositionState.objects.filter(account=account).exists()
+    recompute_account(account=account)
+    assert {s.symbol: s.quantity for s in PositionState.objects.filter(account=account)} == {
+        "BTCUSDT": D("2"), "ETHUSDT": D("-3")}
