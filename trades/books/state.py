@@ -67,6 +67,8 @@ def _dec(value) -> Decimal:
 
 def _locked_states(account: Account, symbols: list[str]) -> dict[str, PositionState]:
     """The states of these symbols, created when missing, locked for this transaction."""
+    if not symbols:
+        return {}
     states = _select_locked(account, symbols)
     missing = [s for s in symbols if s not in states]
     if missing:
