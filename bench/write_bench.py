@@ -128,6 +128,16 @@ def post(conn: http.client.HTTPConnection, path: str, body: bytes, secret: str, 
     return response.status, data
 
 
+def run_together(threads: list[threading.Thread]) -> float:
+    """Start the clients at once, wait for all; the seconds they took."""
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return time.perf_counter() - start
+
+
 def batch_rate(port: int, secret: str, batches: int, *, ndjson: bool, clients: int = 1) -> float:
     """Fills/s for `batches` batches of 1,000 per client. Each client is a bot with its own
     symbols, posting in time order (clients sharing a symbol would serialize on its position)."""
@@ -155,13 +165,8 @@ def batch_rate(port: int, secret: str, batches: int, *, ndjson: bool, clients: i
             if status != 201:
                 failures.append((status, data[:500]))
 
-    threads = [threading.Thread(target=run, args=pair) for pair in zip(connections, bodies, strict=True)]
-    start = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    elapsed = time.perf_counter() - start
+    elapsed = run_together([threading.Thread(target=run, args=pair)
+                            for pair in zip(connections, bodies, strict=True)])
     for conn in connections:
         conn.close()
     assert not failures, failures[:3]
@@ -213,14 +218,8 @@ def single_rate(port: int, secret: str, clients: int, seconds: float, max_reques
                 failures[c] += 1
         conn.close()
 
-    threads = [threading.Thread(target=run, args=(c,)) for c in range(clients)]
     cpu_before = cpu_seconds(server_pid) if server_pid else None
-    start = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    elapsed = time.perf_counter() - start
+    elapsed = run_together([threading.Thread(target=run, args=(c,)) for c in range(clients)])
     flat = sorted(x for lat in latencies for x in lat)
     cpu = {}
     if cpu_before is not None:

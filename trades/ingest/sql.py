@@ -175,28 +175,11 @@ def _insert_unnest(model, rows: Sequence[dict], *, returning: Sequence[str], on_
     """PostgreSQL: one array parameter per column (INSERT … SELECT FROM unnest(…)).
 
     A handful of parameters however many rows: no 65,535-parameter limit, and the
-    driver does not parse a statement with tens of thousands of placeholders. A column
-    whose value is the same in every row (the account, the bot, the receive time, empty
-    texts) is sent once as a scalar: psycopg's array dumpers are per-element Python, the
-    largest part of the write path's own CPU. A single row is all scalars.
+    driver does not parse a statement with tens of thousands of placeholders.
     """
-    names = tuple(rows[0])
-    meta = model._meta
-    columns: dict[str, list] = {}
-    constants: dict[str, object] = {}
-    for name in names:
-        values = [row[name] for row in rows]
-        if isinstance(meta.get_field(name), models.JSONField):
-            # Compared as the text stored: {"a": 1.0} and {"a": 1.00} are equal dicts, not equal raw items.
-            values = [None if v is None else v if isinstance(v, JsonText) else JsonText(dumps(v)) for v in values]
-        if _same(values):
-            constants[name] = values[0]
-        else:
-            columns[name] = values
-    if len(rows) > 1 and not columns:
-        first = names[0]  # identical rows (e.g. journal lines): still one row each
-        columns[first] = [constants.pop(first)] * len(rows)
-    return _insert_columns_pg(model, columns, constants, returning=returning, on_conflict=on_conflict)
+    columns = {name: [row[name] for row in rows] for name in rows[0]}
+    return _insert_columns_pg(model, *_fold_constants(model, columns, {}, len(rows)),
+                              returning=returning, on_conflict=on_conflict)
 
 
 def insert_columns(
@@ -212,21 +195,34 @@ def insert_columns(
         rows = [full_row(model, {**constants, **dict(zip(names, values, strict=True))})
                 for values in zip(*columns.values(), strict=True)]
         return insert_rows(model, rows, returning=returning, on_conflict=on_conflict)
-    meta = model._meta
-    for name, values in list(columns.items()):
-        if isinstance(meta.get_field(name), models.JSONField):
-            values = columns[name] = [v if v is None or isinstance(v, JsonText) else JsonText(dumps(v))
-                                      for v in values]
-        if len(columns) > 1 and _same(values):  # e.g. one account, one bot: sent once
-            constants[name] = values[0]
-            del columns[name]
-    for f in meta.concrete_fields:
+    columns, constants = _fold_constants(model, dict(columns), dict(constants), count)
+    for f in model._meta.concrete_fields:
         if f.attname not in columns and f.attname not in constants and f.attname != "id":
             if f.has_default() and callable(f.default):
                 columns[f.attname] = [f.get_default() for _ in range(count)]
             else:
                 constants[f.attname] = f.get_default()
     return _insert_columns_pg(model, columns, constants, returning=returning, on_conflict=on_conflict)
+
+
+def _fold_constants(model, columns: dict[str, list], constants: dict[str, object],
+                    count: int) -> tuple[dict[str, list], dict[str, object]]:
+    """Move each column whose value is the same in every row (the account, the bot, empty
+    texts) to `constants`: sent once as a scalar, not as an array (psycopg's array dumpers
+    are per-element Python). A single row is all scalars; identical rows keep one column."""
+    meta = model._meta
+    for name, values in list(columns.items()):
+        if isinstance(meta.get_field(name), models.JSONField):
+            # Compared as the text stored: {"a": 1.0} and {"a": 1.00} are equal dicts, not equal raw items.
+            values = columns[name] = [v if v is None or isinstance(v, JsonText) else JsonText(dumps(v))
+                                      for v in values]
+        if _same(values):
+            constants[name] = values[0]
+            del columns[name]
+    if count > 1 and not columns:
+        first = next(iter(constants))  # identical rows (e.g. journal lines): still one row each
+        columns[first] = [constants.pop(first)] * count
+    return columns, constants
 
 
 def _insert_columns_pg(model, columns: dict[str, list], constants: dict[str, object], *,
@@ -269,11 +265,9 @@ def _insert_columns_pg(model, columns: dict[str, list], constants: dict[str, obj
             params.append([None if v is None else str(v) for v in values])
         else:
             params.append(values if f is None else [_pg_value(f, v) for v in values])
-    # A server-side-binding cursor on Django's own connection (same transaction): Django's
-    # default psycopg cursor binds client-side, quoting every array element into the SQL
-    # text, which costs more than the insert itself. %b sends the values in binary.
-    # Prepared (per connection, by psycopg): the statement text depends only on the columns,
-    # and planning it again on every request costs the server about as much as a one-row insert.
+    # Server-side binding (Django's cursor would quote every array element into the SQL text)
+    # and prepared: the text depends only on the columns, and planning it on every request
+    # costs the server about as much as a one-row insert.
     fetched = run_prepared(sql, params)
     if not any(isinstance(f, models.DateTimeField) for f in ret_fields):
         return fetched  # ids and text come back as they are

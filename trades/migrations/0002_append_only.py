@@ -53,6 +53,14 @@ def uninstall(apps, schema_editor):
             schema_editor.execute(f"DROP FUNCTION IF EXISTS {name}();")
 
 
+def reinstall_on_sqlite(apps, schema_editor):
+    """For a later migration that alters a column of these tables: SQLite does that by
+    rebuilding the table, which drops its triggers."""
+    if schema_editor.connection.vendor == "sqlite":
+        uninstall(apps, schema_editor)
+        install(apps, schema_editor)
+
+
 class Migration(migrations.Migration):
     dependencies = [("trades", "0001_initial")]
     operations = [migrations.RunPython(install, uninstall)]

@@ -8,14 +8,6 @@ from django.db import migrations, models
 append_only = importlib.import_module("trades.migrations.0002_append_only")
 
 
-def reinstall_sqlite_triggers(apps, schema_editor):
-    # SQLite alters a column by rebuilding the table, which drops its triggers.
-    if schema_editor.connection.vendor == "sqlite":
-        append_only.uninstall(apps, schema_editor)
-        append_only.install(apps, schema_editor)
-
-
-
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -69,5 +61,5 @@ class Migration(migrations.Migration):
             name='account',
             field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='trades', to='accounts.account'),
         ),
-        migrations.RunPython(reinstall_sqlite_triggers, migrations.RunPython.noop),
+        migrations.RunPython(append_only.reinstall_on_sqlite, migrations.RunPython.noop),
     ]

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from accounts.models import Account
+from accounts.management.lookup import account_named
 from snapshots.take import CREATED, DUPLICATE, active_account_ids, interval_start, take_snapshot
 
 
@@ -23,10 +23,7 @@ class Command(BaseCommand):
         at = timezone.now()
         bucket = interval_start(at)
         if options["account"]:
-            account = Account.objects.filter(slug=options["account"]).first()
-            if account is None:
-                raise CommandError(f"No account with slug {options['account']!r}.")
-            account_ids = [account.pk]
+            account_ids = [account_named(options["account"]).pk]
         else:
             account_ids = active_account_ids()
 

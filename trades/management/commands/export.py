@@ -5,7 +5,7 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.models import Account
+from accounts.management.lookup import account_named
 from trades.management import exporting
 
 
@@ -20,9 +20,7 @@ class Command(BaseCommand):
         parser.add_argument("--output", help="A file to write (default: standard output).")
 
     def handle(self, *args, **o):
-        account = Account.objects.filter(slug=o["account"]).first()
-        if account is None:
-            raise CommandError(f"No account {o['account']!r}.")
+        account = account_named(o["account"])
         target = o["output"]
         try:
             out = open(target, "w", newline="", encoding="utf-8") if target else None

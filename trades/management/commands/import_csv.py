@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.errors import TradebookError
-from accounts.models import Account
+from accounts.management.lookup import account_named
 from trades.ingest.formats import csvfills
 from trades.management.importing import ImportFailed, import_items, summary
 from trades.management.progress import Progress
@@ -18,9 +18,7 @@ class Command(BaseCommand):
         parser.add_argument("--account", required=True, help="The account's slug.")
 
     def handle(self, *args, **o):
-        account = Account.objects.filter(slug=o["account"]).first()
-        if account is None:
-            raise CommandError(f"No account {o['account']!r}.")
+        account = account_named(o["account"])
         path = o["file"]
         try:
             with open(path, newline="", encoding="utf-8-sig") as handle:

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.models import Account
+from accounts.management.lookup import account_named
 from trades.api.parsers import loads_exact
 from trades.ingest.formats.legacy import fill_missing_timestamps
 from trades.management.importing import ImportFailed, import_items, key_unkeyed_signals, summary
@@ -18,9 +18,7 @@ class Command(BaseCommand):
         parser.add_argument("--account", required=True, help="The account's slug.")
 
     def handle(self, *args, **o):
-        account = Account.objects.filter(slug=o["account"]).first()
-        if account is None:
-            raise CommandError(f"No account {o['account']!r}.")
+        account = account_named(o["account"])
         path = o["file"]
         items, lines, errors = [], [], []
         try:
