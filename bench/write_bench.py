@@ -1,6 +1,9 @@
 """Write-path benchmark: fills over HTTP against gunicorn on PostgreSQL, beside raw COPY.
 
     .venv/bin/python bench/write_bench.py [--batches 10] [--clients 4] [--seconds 10] [--profile]
+                                          [--only batch|single] [--workers 2 --threads 4 --worker-class gthread]
+
+(BENCH_GUNICORN_ARGS adds gunicorn options, e.g. "--reuse-port".)
 
 It (re)creates the database `bench_write` (BENCH_DATABASE_URL to change it),
 migrates it, makes an account and a token, starts gunicorn on a free loopback port
@@ -26,11 +29,13 @@ import itertools
 import json
 import os
 import pstats
+import shutil
 import signal
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -59,6 +64,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+EXTRA_GUNICORN = os.environ.get("BENCH_GUNICORN_ARGS", "").split()
 SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT")
 
 
@@ -102,22 +108,27 @@ def setup_database() -> str:
     return secret
 
 
-def start_gunicorn(port: int, workers: int, threads: int) -> subprocess.Popen:
+def start_gunicorn(port: int, workers: int, threads: int, worker_class: str = "gthread") -> subprocess.Popen:
+    ready = tempfile.mkdtemp(prefix="bench-gunicorn-")
     env = {**os.environ, "DATABASE_URL": DB_URL, "SECRET_KEY": "bench", "CONN_MAX_AGE": "600",
            # The bench measures the write path, not the throttle (default 100/s per token).
-           "API_THROTTLE_RATE": "1000000/s", "LOG_LEVEL": "WARNING", "ALLOWED_HOSTS": "127.0.0.1"}
+           "API_THROTTLE_RATE": "1000000/s", "LOG_LEVEL": "WARNING", "ALLOWED_HOSTS": "127.0.0.1",
+           "BENCH_READY_DIR": ready}
     process = subprocess.Popen(
         [str(ROOT / ".venv/bin/gunicorn"), "tradebook.wsgi", "-b", f"127.0.0.1:{port}", "-w", str(workers),
-         "-k", "gthread", "--threads", str(threads), "--keep-alive", "30", "--log-level", "warning"],
+         "-k", worker_class, "--threads", str(threads), "--keep-alive", "30", "--log-level", "warning",
+         "-c", str(ROOT / "bench/gunicorn_ready.py"), *EXTRA_GUNICORN],
         cwd=ROOT, env=env, start_new_session=True,
     )
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+    for _ in range(300):
+        if len(os.listdir(ready)) >= workers:
+            shutil.rmtree(ready)
             return process
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit("gunicorn did not start")
+        if process.poll() is not None:
+            break
+        time.sleep(0.1)
+    shutil.rmtree(ready, ignore_errors=True)
+    raise SystemExit("gunicorn did not start (or not all its workers)")
 
 
 def post(conn: http.client.HTTPConnection, path: str, body: bytes, secret: str, content_type: str) -> tuple:
@@ -219,11 +230,12 @@ def single_rate(port: int, secret: str, clients: int, seconds: float, max_reques
         conn.close()
 
     cpu_before = cpu_seconds(server_pid) if server_pid else None
+    client_before = time.process_time()
     elapsed = run_together([threading.Thread(target=run, args=(c,)) for c in range(clients)])
     flat = sorted(x for lat in latencies for x in lat)
-    cpu = {}
+    cpu = {"client": (time.process_time() - client_before) / max(1, len(flat)) * 1000}
     if cpu_before is not None:
-        cpu = {k: (v - cpu_before[k]) / max(1, len(flat)) * 1000 for k, v in cpu_seconds(server_pid).items()}
+        cpu.update({k: (v - cpu_before[k]) / max(1, len(flat)) * 1000 for k, v in cpu_seconds(server_pid).items()})
     return {"cpu_ms": cpu, "requests": len(flat), "rps": len(flat) / elapsed, "p50_ms": statistics.median(flat) * 1000,
             "p99_ms": flat[min(len(flat) - 1, int(len(flat) * 0.99))] * 1000, "failures": sum(failures)}
 
@@ -295,6 +307,7 @@ def main() -> None:
     parser.add_argument("--max-requests", type=int, default=20000, help="count bound of the single-fill run")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--worker-class", default="gthread")
     parser.add_argument("--profile", action="store_true", help="profile one batch in-process first")
     parser.add_argument("--only", choices=("batch", "single"), help="measure only batches or only single fills")
     args = parser.parse_args()
@@ -307,7 +320,7 @@ def main() -> None:
     copy_plain = copy_rate(args.batches * 1000, into="plain")
     copy = copy_rate(args.batches * 1000, into="ledger")
     port = free_port()
-    server = start_gunicorn(port, args.workers, args.threads)
+    server = start_gunicorn(port, args.workers, args.threads, args.worker_class)
     try:
         if args.only != "single":
             json_rate = batch_rate(port, secret, args.batches, ndjson=False)
@@ -333,8 +346,8 @@ def main() -> None:
               f"p50 {single['p50_ms']:.1f} ms, p99 {single['p99_ms']:.1f} ms "
               f"(targets >= 500 req/s, p99 < 20 ms); {single['requests']} requests, {single['failures']} not 201")
         cpu = single["cpu_ms"]
-        print(f"    CPU per request: server {cpu['server']:.2f} ms, database {cpu['database']:.2f} ms "
-              f"({os.cpu_count()} cores shared with the clients)")
+        print(f"    CPU per request: server {cpu['server']:.2f} ms, database {cpu['database']:.2f} ms, "
+              f"clients {cpu['client']:.2f} ms ({os.cpu_count()} cores shared by all three)")
     load = os.getloadavg()
     print(f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} at end")
 
