@@ -74,7 +74,7 @@ def _active_token_with_accounts(secret: str) -> tuple[ApiToken, list[Account]] |
                f"WHERE t.{quote('digest')} = %s AND t.{quote('revoked_at')} IS NULL ORDER BY a.{quote('slug')}")
         _token_query = (sql, tokens, accounts)
     sql, tokens, accounts = _token_query
-    rows = run_prepared(sql, [digest(secret)])
+    rows = run_prepared(sql, [digest(secret)], checks_connection=True)
     if not rows:
         return None
     width = len(tokens.fields)

@@ -243,11 +243,14 @@ def test_a_task_redelivered_after_its_worker_was_killed_mid_task_writes_once(bro
         if connection.vendor == "postgresql":
             def waiting_on_lock():
                 with connection.cursor() as cursor:
+                    # pg_stat_activity is read once per transaction and kept (we are inside one):
+                    # without this, a worker that connects after the first look is never seen.
+                    cursor.execute("SELECT pg_stat_clear_snapshot()")
                     cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
                                    "AND wait_event_type = 'Lock'")
                     return cursor.fetchone()[0] > 0
 
-            wait_until(waiting_on_lock, timeout=10, what="the worker to block on the interval's key")
+            wait_until(waiting_on_lock, timeout=20, what="the worker to block on the interval's key", worker=first)
         else:
             time.sleep(1.5)  # SQLite: the worker waits on the write lock (busy timeout 30 s)
         assert "succeeded" not in first.text()
