@@ -45,6 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 ADMIN_URL = os.environ.get("BENCH_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 DB_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_write")
+EXTRA_GUNICORN = os.environ.get("BENCH_GUNICORN_ARGS", "").split()  # e.g. "--reuse-port"
 # Execution times start an hour ago and only move forward, as a live bot's do: an older fill
 # would make the books recompute its symbol, and a fill of a day already rolled up would make
 # them drop that day's roll-up — other, rarer paths, which the read benchmark covers.
@@ -64,7 +65,6 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-EXTRA_GUNICORN = os.environ.get("BENCH_GUNICORN_ARGS", "").split()
 SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT")
 
 
