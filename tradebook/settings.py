@@ -64,6 +64,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Writers wait for each other instead of failing with "database is locked".
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("timeout", 30)
     DATABASES["default"]["OPTIONS"].setdefault("transaction_mode", "IMMEDIATE")
+elif _bool("DB_PREPARED_STATEMENTS", True):
+    # The write path's hot statements ask psycopg to prepare them (trades.ingest.sql.run_prepared):
+    # parsed and planned once per connection, not on every request. Django's default threshold
+    # (None) would turn that off altogether; this one prepares what asks and nothing else (no
+    # ORM query is run two billion times on one connection). DB_PREPARED_STATEMENTS=false behind
+    # a transaction-mode pooler that cannot keep prepared statements (PgBouncer before 1.21).
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("prepare_threshold", 2**31 - 1)
 
 # --- Secrets and hosts ----------------------------------------------------
 SECRET_KEY = env.str("SECRET_KEY", default="")

@@ -2,7 +2,9 @@
 
 The token query opens every API request's database work, so it stands in for Django's
 health check (CONN_HEALTH_CHECKS): no `SELECT 1` on a live connection, and a connection
-the server dropped between requests is replaced without the request failing.
+the server dropped between requests is replaced without the request failing. The write
+path's statements are prepared once per connection (DB_PREPARED_STATEMENTS), and still
+run, unprepared, where preparing is off.
 """
 
 import time
@@ -85,3 +87,42 @@ def test_an_unknown_token_on_a_live_connection_is_a_401_not_a_reconnect(api, hea
     response = post(api, "/api/v1/fills/", fill(1))
     assert response.status_code == 401
     assert health_checked == []
+
+
+def _prepared_runs() -> dict[str, int]:
+    """Statements prepared on our connection -> how many times each has run (plans used)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement, generic_plans + custom_plans FROM pg_prepared_statements")
+        return dict(cursor.fetchall())
+
+
+def _runs_of(prepared: dict[str, int], *fragments: str) -> list[int]:
+    return [runs for statement, runs in prepared.items() if all(f in statement for f in fragments)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_write_paths_statements_are_prepared_once_per_connection(api):
+    # Django turns psycopg's preparing off by default, and then `prepare=True` is silently
+    # ignored: every request would parse and plan each statement again (a third of the
+    # database's work per single-fill request, measured).
+    for n in range(1, 4):
+        assert post(api, "/api/v1/fills/", fill(n)).status_code == 201
+    prepared = _prepared_runs()
+    assert _runs_of(prepared, '"accounts_apitoken"') == [3]  # the token query
+    assert _runs_of(prepared, 'INSERT INTO "trades_fill"') == [3]
+    assert _runs_of(prepared, 'INSERT INTO "trades_event"') == [3]  # the journal
+    # The books' lock: twice on the first request, which creates the symbol's state between.
+    assert _runs_of(prepared, '"trades_positionstate"', "FOR UPDATE") == [4]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_preparing_off_the_write_path_runs_unprepared(api, monkeypatch):
+    # DB_PREPARED_STATEMENTS=false (a pooler that cannot keep prepared statements) leaves
+    # psycopg's threshold at None: the same requests, nothing prepared.
+    connection.ensure_connection()
+    monkeypatch.setattr(connection.connection, "prepare_threshold", None)
+    for n in range(1, 3):
+        assert post(api, "/api/v1/fills/", fill(n)).status_code == 201
+    assert post(api, "/api/v1/fills/", fill(1)).json()["counts"]["duplicate"] == 1
+    assert _prepared_runs() == {}
+    assert Fill.objects.count() == 2

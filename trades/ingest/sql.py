@@ -280,6 +280,8 @@ def run_prepared(sql: str, params: Sequence, *, fetch: bool = True, checks_conne
     PostgreSQL: prepared by psycopg on Django's own connection (same transaction), so the
     server parses and plans it once per connection, and with server-side binding (`%b`
     parameters are binary). Errors are Django's, as from any cursor. Elsewhere: Django's cursor.
+    (psycopg prepares only under a prepare_threshold, which Django leaves off: the settings set
+    one unless DB_PREPARED_STATEMENTS=false, and then these statements run unprepared.)
 
     `checks_connection`: this is a request's first statement, so it doubles as Django's health
     check (CONN_HEALTH_CHECKS) in place of its `SELECT 1`, one round trip fewer: if it fails on
