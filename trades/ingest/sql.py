@@ -19,7 +19,7 @@ from typing import Any
 
 import orjson
 import psycopg
-from django.db import DatabaseError, connection, models
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections, models
 from django.utils.dateparse import parse_datetime
 
 from accounts.values import decimal_str
@@ -198,7 +198,7 @@ def insert_columns(
     columns, constants = _fold_constants(model, dict(columns), dict(constants), count)
     for f in model._meta.concrete_fields:
         if f.attname not in columns and f.attname not in constants and f.attname != "id":
-            if f.has_default() and callable(f.default):
+            if f.has_default() and callable(f.default) and count > 1:
                 columns[f.attname] = [f.get_default() for _ in range(count)]
             else:
                 constants[f.attname] = f.get_default()
@@ -210,6 +210,14 @@ def _fold_constants(model, columns: dict[str, list], constants: dict[str, object
     """Move each column whose value is the same in every row (the account, the bot, empty
     texts) to `constants`: sent once as a scalar, not as an array (psycopg's array dumpers
     are per-element Python). A single row is all scalars; identical rows keep one column."""
+    if count == 1:  # one row (a single fill, its journal line): every column is a constant
+        for name, values in columns.items():
+            value = values[0]
+            if value is not None and not isinstance(value, JsonText) and isinstance(model._meta.get_field(name),
+                                                                                     models.JSONField):
+                value = JsonText(dumps(value))
+            constants[name] = value
+        return {}, constants
     meta = model._meta
     for name, values in list(columns.items()):
         if isinstance(meta.get_field(name), models.JSONField):
@@ -288,27 +296,28 @@ def run_prepared(sql: str, params: Sequence, *, fetch: bool = True, checks_conne
     a persistent connection that is no longer usable, the connection is replaced and the
     statement run once more; once it has succeeded, Django knows the connection is alive.
     """
-    if connection.vendor != "postgresql":
-        with connection.cursor() as cursor:
+    db = connections[DEFAULT_DB_ALIAS]  # once: each `connection.x` is a lookup in a context-local
+    if db.vendor != "postgresql":
+        with db.cursor() as cursor:
             cursor.execute(sql, params)
             return cursor.fetchall() if fetch else []
-    if not (checks_connection and connection.connection is not None and connection.health_check_enabled
-            and not connection.health_check_done and not connection.in_atomic_block):
-        return _run_prepared_pg(sql, params, fetch)
+    if not (checks_connection and db.connection is not None and db.health_check_enabled
+            and not db.health_check_done and not db.in_atomic_block):
+        return _run_prepared_pg(db, sql, params, fetch)
     try:
-        rows = _run_prepared_pg(sql, params, fetch)
+        rows = _run_prepared_pg(db, sql, params, fetch)
     except DatabaseError:
-        if connection.is_usable():
+        if db.is_usable():
             raise  # the statement failed, not the connection
-        connection.close()
-        rows = _run_prepared_pg(sql, params, fetch)
-    connection.health_check_done = True
+        db.close()
+        rows = _run_prepared_pg(db, sql, params, fetch)
+    db.health_check_done = True
     return rows
 
 
-def _run_prepared_pg(sql: str, params: Sequence, fetch: bool) -> list[tuple]:
-    connection.ensure_connection()
-    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+def _run_prepared_pg(db, sql: str, params: Sequence, fetch: bool) -> list[tuple]:
+    db.ensure_connection()
+    with db.wrap_database_errors, psycopg.Cursor(db.connection) as cursor:
         cursor.execute(sql, params, prepare=True)
         return cursor.fetchall() if fetch else []
 
