@@ -210,21 +210,13 @@ def _fold_constants(model, columns: dict[str, list], constants: dict[str, object
     """Move each column whose value is the same in every row (the account, the bot, empty
     texts) to `constants`: sent once as a scalar, not as an array (psycopg's array dumpers
     are per-element Python). A single row is all scalars; identical rows keep one column."""
-    if count == 1:  # one row (a single fill, its journal line): every column is a constant
-        for name, values in columns.items():
-            value = values[0]
-            if value is not None and not isinstance(value, JsonText) and isinstance(model._meta.get_field(name),
-                                                                                     models.JSONField):
-                value = JsonText(dumps(value))
-            constants[name] = value
-        return {}, constants
     meta = model._meta
     for name, values in list(columns.items()):
         if isinstance(meta.get_field(name), models.JSONField):
             # Compared as the text stored: {"a": 1.0} and {"a": 1.00} are equal dicts, not equal raw items.
             values = columns[name] = [v if v is None or isinstance(v, JsonText) else JsonText(dumps(v))
                                       for v in values]
-        if _same(values):
+        if count == 1 or _same(values):  # one row (a single fill, its journal line): all constants
             constants[name] = values[0]
             del columns[name]
     if count > 1 and not columns:
