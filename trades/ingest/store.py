@@ -181,19 +181,26 @@ def _describe_key(item: Item, spec: Keyed) -> str:
 # --- keyed items --------------------------------------------------------------
 
 def _row_values(item: Item, spec: Keyed, received_at: datetime) -> dict:
-    values = dict(item.values)
-    values["account_id"] = item.account.pk
-    values["bot_id"] = item.bot_id
+    """The full row of one keyed item: every column, defaults overridden by the item's values."""
+    row = full_row(spec.model, item.values)
+    row["account_id"] = item.account.pk
+    row["bot_id"] = item.bot_id
     for name, value in spec.fixed:
-        values[name] = value
-    model_fields = spec.model._meta._forward_fields_map
-    if "received_at" in model_fields:
-        values["received_at"] = received_at
-    if "meta" in model_fields:
-        values["meta"] = item.meta
+        row[name] = value
+    has_received_at, has_meta = _ROW_EXTRAS[spec.model]
+    if has_received_at:
+        row["received_at"] = received_at
+    if has_meta:
+        row["meta"] = item.meta
     if spec.model is Trade:
-        values.update(status=Trade.Status.OPEN, opened_at=received_at, updated_at=received_at)
-    return values
+        row.update(status=Trade.Status.OPEN, opened_at=received_at, updated_at=received_at)
+    return row
+
+
+# Per model: (has a received_at column, has a meta column), looked up once, not per row.
+_ROW_EXTRAS = {spec.model: tuple(name in {f.attname for f in spec.model._meta.concrete_fields}
+                                 for name in ("received_at", "meta"))
+               for spec in KEYED.values()}
 
 
 def _defaults(model: type[models.Model], booked: Sequence[str]) -> dict:
@@ -207,22 +214,21 @@ def store_keyed(*, account: Account, type_name: str, items: list[Item], received
     defaults = _defaults(model, spec.booked)
     keyless: list[Item] = []
     first: dict[tuple, Item] = {}
+    key_names = spec.key
     for item in items:
         if type_name == "equity":
             item.values["bot_id"] = item.bot_id
         if type_name == "signal" and item.values.get("external_id") is None:
             keyless.append(item)
             continue
-        key = tuple(item.values.get(k) for k in spec.key)
+        key = tuple(map(item.values.get, key_names))
         item.extra["key"] = key
-        posted = {**defaults, **item.values}
-        item.extra["booked"] = posted
         earlier = first.get(key)
         if earlier is None:
             first[key] = item
             continue
         # The same key twice in one request: the first one counts, the second is compared to it.
-        diffs = differences(spec.booked, earlier.extra["booked"], posted)
+        diffs = differences(spec.booked, {**defaults, **earlier.values}, {**defaults, **item.values})
         if diffs:
             problems.extend(conflict_errors(item, diffs, f"{_describe_key(item, spec)} (item {earlier.index})"))
         else:
@@ -247,7 +253,7 @@ def store_keyed(*, account: Account, type_name: str, items: list[Item], received
 
     def settle(item: Item, row: models.Model) -> None:
         stored = {name: getattr(row, name) for name in spec.booked}
-        diffs = differences(spec.booked, stored, item.extra["booked"])
+        diffs = differences(spec.booked, stored, {**defaults, **item.values})
         if diffs:
             problems.extend(conflict_errors(item, diffs, _describe_key(item, spec)))
         else:
@@ -257,8 +263,8 @@ def store_keyed(*, account: Account, type_name: str, items: list[Item], received
     # Insert first, then read back only the keys that were not inserted: a new item (the
     # common case) costs one statement. A key we did not get exists — committed earlier, or
     # by a concurrent writer ON CONFLICT waited for — and is now visible to the read.
-    new = sorted(first.values(), key=lambda i: tuple(str(v) for v in i.extra["key"]))  # a stable lock order
-    rows = [full_row(model, _row_values(item, spec, received_at)) for item in new]
+    new = sorted(first.values(), key=lambda i: tuple(map(str, i.extra["key"])))  # a stable lock order
+    rows = [_row_values(item, spec, received_at) for item in new]
     returned = insert_rows(model, rows, returning=("id", *spec.key))
     inserted = {tuple(r[1:]): r[0] for r in returned}
     taken: list[Item] = []
@@ -280,7 +286,7 @@ def store_keyed(*, account: Account, type_name: str, items: list[Item], received
             else:
                 settle(item, row)
     if keyless:
-        rows = [full_row(model, _row_values(item, spec, received_at)) for item in keyless]
+        rows = [_row_values(item, spec, received_at) for item in keyless]
         returned = insert_rows(model, rows, returning=("id",), on_conflict=False)
         for item, (pk,), row in zip(keyless, returned, rows, strict=True):
             item.outcome = CREATED
