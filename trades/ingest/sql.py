@@ -205,6 +205,14 @@ def insert_columns(
     return _insert_columns_pg(model, columns, constants, returning=returning, on_conflict=on_conflict)
 
 
+def _all_empty(values: list) -> bool:
+    """Every value is the same empty JSON container (a fill's `[]` fees, `{}` meta): one text
+    whatever the digits, so the column folds without serialising each row's."""
+    first = values[0]
+    kind = type(first)
+    return kind in (dict, list) and not first and all(type(v) is kind and not v for v in values)
+
+
 def _fold_constants(model, columns: dict[str, list], constants: dict[str, object],
                     count: int) -> tuple[dict[str, list], dict[str, object]]:
     """Move each column whose value is the same in every row (the account, the bot, empty
@@ -212,7 +220,7 @@ def _fold_constants(model, columns: dict[str, list], constants: dict[str, object
     are per-element Python). A single row is all scalars; identical rows keep one column."""
     meta = model._meta
     for name, values in list(columns.items()):
-        if isinstance(meta.get_field(name), models.JSONField):
+        if isinstance(meta.get_field(name), models.JSONField) and not _all_empty(values):
             # Compared as the text stored: {"a": 1.0} and {"a": 1.00} are equal dicts, not equal raw items.
             values = columns[name] = [v if v is None or isinstance(v, JsonText) else JsonText(dumps(v))
                                       for v in values]
