@@ -59,6 +59,18 @@ def test_a_column_equal_in_all_rows_but_one_stores_each_rows_value(account):
 
 
 @pytest.mark.django_db
+def test_json_columns_empty_in_every_row_or_in_all_but_one_store_each_rows_value(account):
+    plain = [fill(n) for n in range(3)]  # every fill: no further fees, no unknown fields
+    mixed = [fill(n) for n in range(10, 14)]
+    mixed[2].update(fees=[{"amount": "0.1", "currency": "USDT"}, {"amount": "0.020", "currency": "BNB"}],
+                    note={"why": Decimal("1.50")})
+    record(accounts=[account], items=plain + mixed, item_type="fill")
+    rows = {f.external_id: (f.other_fees, f.meta) for f in Fill.objects.filter(account=account)}
+    assert rows.pop("f12") == ([{"amount": "0.02", "currency": "BNB"}], {"note": {"why": Decimal("1.50")}})
+    assert rows == {key: ([], {}) for key in ("f0", "f1", "f2", "f10", "f11", "f13")}
+
+
+@pytest.mark.django_db
 def test_a_single_item_and_its_replay_round_trip(account):
     first = record(accounts=[account], items=[fill(1, price="123.456789012345678901")], item_type="fill")
     again = record(accounts=[account], items=[fill(1, price="123.456789012345678901")], item_type="fill")
