@@ -32,12 +32,22 @@ def read_limited(stream, meta) -> bytes:
     return body
 
 
-def loads_exact(text: str | bytes):
-    return json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
-
-
 def _reject_constant(name: str):
     raise ValueError(f"{name} is not a number JSON allows")
+
+
+# One decoder, shared as json's own default one is: `json.loads(..., parse_float=...)` builds a
+# decoder on every call, which an NDJSON batch makes once a line.
+_EXACT = json.JSONDecoder(parse_float=Decimal, parse_constant=_reject_constant)
+
+
+def loads_exact(text: str | bytes):
+    """json.loads with every JSON number exact (Decimal) and NaN/Infinity refused."""
+    if isinstance(text, (bytes, bytearray)):
+        text = text.decode(json.detect_encoding(text), "surrogatepass")  # as json.loads does
+    elif text.startswith("\ufeff"):
+        raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
+    return _EXACT.decode(text)
 
 
 class ExactJSONParser(parsers.BaseParser):
