@@ -104,3 +104,25 @@ def test_a_fill_whose_books_overflow_numeric_38_18_is_a_400_not_a_500(api, accou
     response = post(api, "/api/v1/fills/", fill(2, price="1", quantity=big))
     assert response.status_code == 400, response.json()
     assert Fill.objects.filter(account=account).count() == 1
+
+
+@pytest.mark.parametrize("text, expected", [
+    (b'{"p": 1.10, "q": [2e3, 7]}', {"p": Decimal("1.10"), "q": [Decimal("2E+3"), 7]}),
+    ('{"p": 0.000000000000000001}', {"p": Decimal("0.000000000000000001")}),
+    ('{"p": 1.5}'.encode("utf-16"), {"p": Decimal("1.5")}),  # bytes in any encoding JSON allows
+    (b'\xef\xbb\xbf{"p": 2.50}', {"p": Decimal("2.50")}),  # UTF-8 with a byte-order mark, as json.loads
+])
+def test_the_shared_exact_decoder_reads_what_json_loads_reads_with_every_digit(text, expected):
+    from trades.api.parsers import loads_exact
+
+    for _ in range(2):  # the decoder is shared: a second use reads the same
+        value = loads_exact(text)
+        assert value == expected and repr(value) == repr(expected)
+
+
+@pytest.mark.parametrize("text", [b"NaN", b'{"p": Infinity}', '\ufeff{"p": 1}', b'{"p": 1', b"\xff"])
+def test_the_shared_exact_decoder_refuses_what_json_loads_refuses_and_non_numbers(text):
+    from trades.api.parsers import loads_exact
+
+    with pytest.raises(ValueError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        loads_exact(text)
