@@ -181,7 +181,8 @@ def _describe_key(item: Item, spec: Keyed) -> str:
 # --- keyed items --------------------------------------------------------------
 
 def _row_values(item: Item, spec: Keyed, received_at: datetime) -> dict:
-    """The full row of one keyed item: every column, defaults overridden by the item's values."""
+    """The full row of one keyed item: every column, defaults overridden by the item's values
+    (every keyed model has an account and a bot column)."""
     row = full_row(spec.model, item.values)
     row["account_id"] = item.account.pk
     row["bot_id"] = item.bot_id
