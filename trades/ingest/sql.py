@@ -68,6 +68,11 @@ class JsonText(str):
     """A JSON document already serialised by `dumps` (passed to the database as it is)."""
 
 
+def json_text(value) -> "JsonText":
+    """The text a JSON column stores for `value`: already-serialised text as it is, else `dumps`."""
+    return value if isinstance(value, JsonText) else JsonText(dumps(value))
+
+
 def json_expression(value) -> Any:
     """An ORM expression for a JSON column set from exact text (for `.update()`)."""
     from django.db.models import Func, Value
@@ -98,7 +103,7 @@ def _placeholder(field: models.Field) -> str:
 
 def _prep(field: models.Field, value):
     if isinstance(field, models.JSONField):
-        return value if isinstance(value, JsonText) else dumps(value)
+        return json_text(value)
     return field.get_db_prep_save(value, connection)
 
 
@@ -153,7 +158,7 @@ def _pg_value(field: models.Field, value):
     if value is None:
         return None
     if isinstance(field, models.JSONField):
-        return value if isinstance(value, JsonText) else dumps(value)
+        return json_text(value)
     if isinstance(field, models.DecimalField) and not isinstance(value, Decimal):
         return Decimal(value)
     return value
@@ -222,8 +227,7 @@ def _fold_constants(model, columns: dict[str, list], constants: dict[str, object
     for name, values in list(columns.items()):
         if isinstance(meta.get_field(name), models.JSONField) and not _all_empty(values):
             # Compared as the text stored: {"a": 1.0} and {"a": 1.00} are equal dicts, not equal raw items.
-            values = columns[name] = [v if v is None or isinstance(v, JsonText) else JsonText(dumps(v))
-                                      for v in values]
+            values = columns[name] = [None if v is None else json_text(v) for v in values]
         if count == 1 or _same(values):  # one row (a single fill, its journal line): all constants
             constants[name] = values[0]
             del columns[name]

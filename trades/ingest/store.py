@@ -213,6 +213,10 @@ def store_keyed(*, account: Account, type_name: str, items: list[Item], received
     spec = KEYED[type_name]
     model = spec.model
     defaults = _defaults(model, spec.booked)
+
+    def booked(item: Item) -> dict:  # what is compared: built only when a key repeats or is taken
+        return {**defaults, **item.values}
+
     keyless: list[Item] = []
     first: dict[tuple, Item] = {}
     key_names = spec.key
@@ -229,7 +233,7 @@ def store_keyed(*, account: Account, type_name: str, items: list[Item], received
             first[key] = item
             continue
         # The same key twice in one request: the first one counts, the second is compared to it.
-        diffs = differences(spec.booked, {**defaults, **earlier.values}, {**defaults, **item.values})
+        diffs = differences(spec.booked, booked(earlier), booked(item))
         if diffs:
             problems.extend(conflict_errors(item, diffs, f"{_describe_key(item, spec)} (item {earlier.index})"))
         else:
@@ -254,7 +258,7 @@ def store_keyed(*, account: Account, type_name: str, items: list[Item], received
 
     def settle(item: Item, row: models.Model) -> None:
         stored = {name: getattr(row, name) for name in spec.booked}
-        diffs = differences(spec.booked, stored, {**defaults, **item.values})
+        diffs = differences(spec.booked, stored, booked(item))
         if diffs:
             problems.extend(conflict_errors(item, diffs, _describe_key(item, spec)))
         else:
