@@ -15,6 +15,12 @@ from django.db import DataError, models
 from accounts.values import AMOUNT_CONTEXT, AMOUNT_LIMIT, AMOUNT_PLACES, AMOUNT_QUANTUM, decimal_str
 
 
+class NumericOverflow(DataError):
+    """What PostgreSQL answers for a value past numeric(38,18) (SQLSTATE 22003), raised on SQLite alike."""
+
+    sqlstate = "22003"
+
+
 class AmountField(models.DecimalField):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("max_digits", 38)
@@ -48,7 +54,7 @@ class AmountField(models.DecimalField):
         if connection.vendor == "sqlite":
             if value.copy_abs() >= AMOUNT_LIMIT:
                 # What numeric(38,18) refuses on PostgreSQL, refuse here too (not stored silently).
-                raise DataError("numeric field overflow: at most 20 digits before the decimal point")
+                raise NumericOverflow("numeric field overflow: at most 20 digits before the decimal point")
             return decimal_str(value)
         return value
 

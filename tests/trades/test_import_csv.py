@@ -5,7 +5,10 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db.models import TextField
+from django.db.models.functions import Cast
 
+from trades.api.parsers import loads_exact
 from trades.models import Event, Fill
 
 pytestmark = pytest.mark.django_db
@@ -66,3 +69,20 @@ def test_it_imports_only_into_the_named_account(account, other_account, tmp_path
     run(path, "charlie")
     assert not Fill.objects.filter(account=account).exists()
     assert Fill.objects.filter(account=other_account).count() == 3
+
+
+def test_json_cells_keep_every_digit_of_their_numbers(account, tmp_path):
+    """`fees` and `meta` are JSON: their numbers are read exactly, as the API reads a body (a
+    float would keep 17 significant digits and turn 0.123456789012345678 into ...68 rounded)."""
+    path = tmp_path / "fills.csv"
+    path.write_text('id,symbol,side,price,quantity,executed_at,fees,meta\n'
+                    't-9,BTCUSDT,buy,1,1,2026-01-02T00:00:00Z,'
+                    '"[{""amount"": 0.123456789012345678, ""currency"": ""USDT""}, '
+                    '{""amount"": 12345678901234567.5, ""currency"": ""BNB""}]",'
+                    '"{""score"": 0.12345678901234567890}"\n')
+    run(path)
+    stored = Fill.objects.get(external_id="t-9")
+    assert stored.fee == Decimal("0.123456789012345678") and stored.fee_currency == "USDT"
+    assert stored.other_fees == [{"amount": "12345678901234567.5", "currency": "BNB"}]
+    journal = Event.objects.filter(channel="import_csv").annotate(text=Cast("raw", TextField())).get()
+    assert loads_exact(journal.text)["score"] == Decimal("0.12345678901234567890")

@@ -2,7 +2,7 @@
 combines a read view (read.py / books.py) with a write view (write.py), read first,
 so GET attributes (queryset, pagination, filters) come from the read side."""
 
-from django.urls import path
+from django.urls import path, register_converter
 
 from accounts import api as account_api
 from trades.api import books, native, read, write
@@ -17,7 +17,21 @@ def endpoint(*views):
     return type(name, tuple(views), {"__doc__": doc}).as_view()
 
 
-key = "<str:key>"
+class KeyConverter:
+    """An item's key in a URL: any text without a slash or a NUL (no stored key holds one, and
+    the database could not even be asked: such a URL matches no route, a 404)."""
+
+    regex = "[^/\x00]+"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(KeyConverter, "key")
+key = "<key:key>"
 
 urlpatterns = [
     path("events/", endpoint(read.EventList, write.EventWrite), name="events"),

@@ -29,7 +29,7 @@ from accounts.models import Account, ApiToken
 from accounts.values import decimal_str
 from trades.ingest import store
 from trades.ingest.schema import ITEM_TYPES
-from trades.ingest.sql import JsonText, dumps, insert_columns
+from trades.ingest.sql import insert_columns
 from trades.ingest.store import CREATED, DUPLICATE, UPDATED, RetryRequest
 from trades.ingest.validate import Item, check_items
 
@@ -39,6 +39,7 @@ __all__ = ["IngestResult", "record", "ITEM_TYPES", "no_cyclic_gc"]
 # deadlock, an order created concurrently) runs again, this many times at most.
 MAX_ATTEMPTS = 4
 TRANSIENT_SQLSTATES = {"40001", "40P01"}  # serialization_failure, deadlock_detected
+NUMERIC_OUT_OF_RANGE = "22003"  # PostgreSQL's numeric field overflow; accounts.fields.NumericOverflow on SQLite
 
 
 @dataclass
@@ -117,9 +118,12 @@ def _record(
             store.forget_bots()
             raise
         except DataError as exc:
-            # A value the books computed from these items (a position, a PnL) does not fit
-            # numeric(38,18): the items are what is wrong, so it is the caller's 400.
-            raise TradebookError(f"a value computed from these items does not fit numeric(38,18): {exc}")
+            # The validator lets through only values the database takes, so this is one the books
+            # computed from the items (a position, a PnL) that does not fit numeric(38,18): the
+            # items are what is wrong, the caller's 400. Any other refusal is said as it is.
+            if NUMERIC_OUT_OF_RANGE in (getattr(exc, "sqlstate", None), getattr(exc.__cause__, "sqlstate", None)):
+                raise TradebookError(f"a value computed from these items does not fit numeric(38,18): {exc}")
+            raise TradebookError(f"the database refused a value of these items: {exc}")
         except (RetryRequest, OperationalError) as exc:
             if outer or attempt >= MAX_ATTEMPTS or not _transient(exc):
                 if isinstance(exc, RetryRequest):
@@ -281,9 +285,9 @@ def _journal(items: list[Item], *, token: ApiToken | None, channel: str, receive
         "type": [item.type.name for item in items],
         "item_key": [_item_key(item) for item in items],
         "outcome": [item.outcome or "" for item in items],
-        # Each raw item as the text stored: two items equal as dicts ({"a": 1.0}, {"a": 1.00})
-        # are still journaled as each was posted.
-        "raw": [JsonText(dumps(item.raw)) for item in items],
+        # Each raw item as the text stored, written (and checked storable) by the validator: two
+        # items equal as dicts ({"a": 1.0}, {"a": 1.00}) are still journaled as each was posted.
+        "raw": [item.raw_text for item in items],
     }
     constants = {"token_id": token.pk if token is not None else None, "channel": channel[:32],
                  "received_at": received_at}

@@ -73,6 +73,85 @@ def json_text(value) -> "JsonText":
     return value if isinstance(value, JsonText) else JsonText(dumps(value))
 
 
+# Deeper than any trading record needs, and well inside what every reader of the journal takes
+# (orjson, which renders the API's answers, stops at 255 levels).
+MAX_DEPTH = 64
+TOO_DEEP = f"is nested more than {MAX_DEPTH} levels deep (objects or lists inside each other)"
+
+
+class Unstorable(ValueError):
+    """A posted value no database here can keep as posted; `field` is the top-level field holding it."""
+
+    def __init__(self, field: str | None, message: str):
+        self.field = field
+        super().__init__(message)
+
+
+def storable_json(item: dict) -> JsonText:
+    """`item` as the JSON text the journal stores, refused (Unstorable) where it cannot be kept
+    exactly: a NUL character (PostgreSQL's text and jsonb cannot hold U+0000, and one ledger
+    answers alike on both databases), an unpaired surrogate (not Unicode, so not UTF-8), or
+    objects and lists nested more than MAX_DEPTH deep (stored, it could not be read back).
+    Every stored text of an item comes from its posted form, so checking that one text checks
+    them all; each walk runs only when the text shows a suspect (a literal backslash-u0000 in a
+    string is one, and passes; so are brackets inside strings)."""
+    try:
+        text = dumps(item)
+    except RecursionError:
+        raise Unstorable(None, TOO_DEEP) from None
+    if text.count("{") + text.count("[") > MAX_DEPTH and _depth(item) > MAX_DEPTH:
+        raise Unstorable(None, TOO_DEEP)
+    if "\\u0000" in text or not (text.isascii() or _unicode_problem(text) is None):
+        for key, value in item.items():
+            problem = _unicode_problem(key)
+            if problem is not None:
+                raise Unstorable(None, f"the field name {key!r} {problem}")
+            problem = _first_problem(value)
+            if problem is not None:
+                raise Unstorable(key if key.isprintable() else None, problem)
+    return JsonText(text)
+
+
+def _unicode_problem(text: str) -> str | None:
+    if "\x00" in text:
+        return "contains the character U+0000 (NUL), which cannot be stored: remove it"
+    if not text.isascii():
+        try:
+            text.encode()
+        except UnicodeEncodeError:
+            return "contains an unpaired surrogate (a lone \\ud800-\\udfff escape), which is not Unicode text"
+    return None
+
+
+def _depth(value) -> int:
+    deepest, pending = 0, [(value, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, dict):
+            value = value.values()
+        elif not isinstance(value, (list, tuple)):
+            continue
+        deepest = max(deepest, depth)
+        pending.extend((v, depth + 1) for v in value)
+    return deepest
+
+
+def _first_problem(value) -> str | None:
+    pending = [value]
+    while pending:  # a stack, not recursion: the value may be nested hundreds deep
+        value = pending.pop()
+        if isinstance(value, str):
+            problem = _unicode_problem(value)
+            if problem is not None:
+                return problem
+        elif isinstance(value, dict):
+            pending.extend(value.keys())
+            pending.extend(value.values())
+        elif isinstance(value, (list, tuple)):
+            pending.extend(value)
+    return None
+
+
 def json_expression(value) -> Any:
     """An ORM expression for a JSON column set from exact text (for `.update()`)."""
     from django.db.models import Func, Value

@@ -15,6 +15,7 @@ from accounts.models import Account
 from accounts.values import BadValue, parse_amount, parse_time
 from trades.ingest import schema
 from trades.ingest.schema import COMMON_NAMES, ITEM_TYPES, TYPE_FIELD_NAME, Field, ItemType
+from trades.ingest.sql import JsonText, Unstorable, storable_json
 
 MISSING = object()
 
@@ -36,6 +37,7 @@ class Item:
     item_key: str = ""
     bot_id: int | None = None
     extra: dict = field(default_factory=dict)
+    raw_text: JsonText | None = None  # `raw` as the journal stores it (checked storable)
 
 
 def _text(f: Field, value):
@@ -201,6 +203,11 @@ def check_items(
                                "message": f"this endpoint takes {this_type.name!r} items"})
                 continue
         values, meta = check_item(index, posted, this_type, errors)
+        try:
+            raw_text = storable_json(raw)
+        except Unstorable as exc:
+            errors.append({"index": index, "field": exc.field, "message": str(exc)})
+            continue
         bot_key = None
         for name in ("bot", "bot_id"):
             value = posted.get(name)
@@ -211,7 +218,7 @@ def check_items(
                     errors.append({"index": index, "field": name, "message": str(exc)})
                 break
         checked.append(Item(index=index, type=this_type, raw=raw, posted=posted, values=values, meta=meta,
-                            bot_key=bot_key, account=account))
+                            bot_key=bot_key, account=account, raw_text=raw_text))
     if errors:
         not_found = [e for e in errors if e.get("status") == 404]
         if not_found:

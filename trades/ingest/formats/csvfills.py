@@ -10,10 +10,10 @@ the same booked content. Errors name the line (the header is line 1).
 """
 
 import csv
-import json
 from collections.abc import Iterable
 
 from accounts.errors import TradebookError
+from trades.api.parsers import loads_exact  # JSON numbers exact, as the API reads them
 
 REQUIRED = ("id", "symbol", "side", "price", "quantity", "executed_at")
 BOOLEAN = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
@@ -70,7 +70,7 @@ def _row(row: dict) -> tuple[dict, dict | None]:
     meta_text = row.get("meta", "").strip()
     if meta_text:
         try:
-            meta = json.loads(meta_text)
+            meta = loads_exact(meta_text)
         except ValueError as exc:
             raise ValueError("meta", f"is not JSON: {exc}")
         if not isinstance(meta, dict):
@@ -83,7 +83,7 @@ def _row(row: dict) -> tuple[dict, dict | None]:
             continue
         if column == "fees":
             try:
-                item["fees"] = json.loads(value)
+                item["fees"] = loads_exact(value)
             except ValueError as exc:
                 raise ValueError("fees", f"is not JSON: {exc}")
         elif column == "is_maker":
