@@ -224,3 +224,47 @@ def test_a_profit_too_large_for_numeric_38_18_is_a_400_naming_it_and_writes_noth
     errors = errors_of(post(api, URL, [buy, sell]))
     assert "does not fit numeric(38,18)" in errors[0]["message"]
     assert nothing_written()
+
+
+# --- identifiers are compared exactly --------------------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("field, value", [("id", "f1 "), ("symbol", " BTCUSDT"), ("order_id", "o-1\n"),
+                                          ("fee_currency", "USDT\t"), ("trade_id", "\u00a0t-1")])
+def test_an_identifier_with_spaces_at_either_end_is_a_400_not_a_second_key(api, field, value):
+    """" BTCUSDT" would be a second symbol with its own position, "f1 " a second fill: a double count."""
+    assert post(api, URL, fill(1)).status_code == 201
+    errors = errors_of(post(api, URL, [fill(2), fill(1, **{field: value})]))
+    assert [(e["index"], e["field"]) for e in errors] == [(1, field)]
+    assert "has spaces at its start or end" in errors[0]["message"]
+    assert Fill.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_spaces_inside_an_identifier_and_around_free_text_are_kept(api, account):
+    assert post(api, URL, fill(1, id="order 7 / fill 2", reason="  stop hit  ")).status_code == 201
+    stored = Fill.objects.get(account=account)
+    assert (stored.external_id, stored.reason) == ("order 7 / fill 2", "  stop hit  ")
+
+
+@pytest.mark.django_db
+def test_a_fee_currency_with_spaces_in_a_fees_list_is_a_400(api):
+    item = fill(1, fees=[{"amount": "0.1", "currency": "USDT"}, {"amount": "0.2", "currency": "BNB "}])
+    del item["fee"], item["fee_currency"]
+    errors = errors_of(post(api, URL, item))
+    assert [(e["index"], e["field"]) for e in errors] == [(0, "fees")]
+    assert nothing_written()
+
+
+def test_the_schema_says_identifiers_have_no_spaces_at_either_end():
+    import re
+
+    from trades.ingest.openapi import CODE_PATTERN, field_schema
+    from trades.ingest.schema import ITEM_TYPES
+
+    described = field_schema(ITEM_TYPES["fill"].field("symbol"))
+    assert described["pattern"] == CODE_PATTERN and "no spaces at either end" in described["description"]
+    pattern = re.compile(CODE_PATTERN)
+    assert all(pattern.fullmatch(v) for v in ("", "BTCUSDT", "a b", "x"))
+    assert not any(pattern.fullmatch(v) for v in (" a", "a ", "a\n", " "))

@@ -32,6 +32,9 @@ TIME_SCHEMA = {
 }
 
 
+CODE_PATTERN = r"^(\S([\s\S]*\S)?)?$"  # empty, or no white space at either end
+
+
 def field_schema(f: Field, enum_ref=None) -> dict:
     """The JSON schema of one field. Choice sets become components through `enum_ref` with
     their own names (drf-spectacular's enum hook would otherwise merge the `side` of fills,
@@ -44,12 +47,15 @@ def field_schema(f: Field, enum_ref=None) -> dict:
             out["description"] += " Not negative."
     elif f.kind == schema.TIME:
         out = {**TIME_SCHEMA}
-    elif f.kind == schema.TEXT:
+    elif f.kind in (schema.TEXT, schema.CODE):
         out = {"type": "string"}
         if f.max_length:
             out["maxLength"] = f.max_length
         if f.required:
             out["minLength"] = 1
+        if f.kind == schema.CODE:
+            out["pattern"] = CODE_PATTERN
+            out["description"] = "Compared exactly: no spaces at either end."
     elif f.kind == schema.CHOICE:
         out = {"type": "string", "enum": list(f.choices)}
     elif f.kind == schema.INT:
@@ -63,7 +69,8 @@ def field_schema(f: Field, enum_ref=None) -> dict:
     elif f.kind == schema.FEES:
         out = {"type": "array", "items": {
             "type": "object", "required": ["amount"],
-            "properties": {"amount": {**AMOUNT_SCHEMA}, "currency": {"type": "string", "maxLength": 16}},
+            "properties": {"amount": {**AMOUNT_SCHEMA},
+                           "currency": {"type": "string", "maxLength": 16, "pattern": CODE_PATTERN}},
         }}
     else:  # pragma: no cover - the table only uses the kinds above
         raise ValueError(f.kind)

@@ -10,6 +10,7 @@ from functools import cached_property
 
 # Field kinds: how a posted value is checked and what it becomes.
 TEXT = "text"  # a JSON string (a JSON integer is taken as its digits: exchange ids often are)
+CODE = "code"  # TEXT compared exactly (an id, a symbol, a currency): no spaces at either end
 CHOICE = "choice"  # one of `choices`
 AMOUNT = "amount"  # exact decimal: JSON string or number, fits numeric(38,18)
 TIME = "time"  # ISO 8601 (naive = UTC) or integer epoch milliseconds
@@ -64,11 +65,11 @@ LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 
 
 def _id(help_text: str, *, required: bool = True) -> Field:
-    return Field("id", TEXT, required=required, column="external_id", max_length=128, help=help_text)
+    return Field("id", CODE, required=required, column="external_id", max_length=128, help=help_text)
 
 
 def _symbol(required: bool = True) -> Field:
-    return Field("symbol", TEXT, required=required, max_length=64, help="The exchange's symbol, e.g. BTCUSDT.")
+    return Field("symbol", CODE, required=required, max_length=64, help="The exchange's symbol, e.g. BTCUSDT.")
 
 
 # Fields every item may carry. `account` picks one of the token's accounts; `bot`
@@ -92,10 +93,10 @@ FILL = ItemType(
         Field("price", AMOUNT, required=True, minimum=POSITIVE),
         Field("quantity", AMOUNT, required=True, minimum=POSITIVE),
         Field("fee", AMOUNT, help="The fee, in fee_currency (a rebate is negative)."),
-        Field("fee_currency", TEXT, max_length=16),
+        Field("fee_currency", CODE, max_length=16),
         Field("fees", FEES, help="Instead of fee/fee_currency, where a fill pays several fees."),
-        Field("order_id", TEXT, max_length=128),
-        Field("trade_id", TEXT, max_length=128, help="The bot's trade this fill belongs to."),
+        Field("order_id", CODE, max_length=128),
+        Field("trade_id", CODE, max_length=128, help="The bot's trade this fill belongs to."),
         Field("is_maker", BOOL),
         Field("executed_at", TIME, required=True),
         Field("reported_pnl", AMOUNT, help="The PnL the bot or exchange reports for this fill."),
@@ -112,7 +113,7 @@ ORDER = ItemType(
     "an older one is journaled and changes nothing.",
     (
         _id("The exchange's order id."),
-        Field("client_order_id", TEXT, max_length=128),
+        Field("client_order_id", CODE, max_length=128),
         _symbol(),
         Field("side", CHOICE, required=True, choices=SIDES),
         Field("order_type", TEXT, max_length=32, help="market, limit, stop, …"),
@@ -147,7 +148,7 @@ TRADE_OPEN = ItemType(
         Field("strategy", TEXT, max_length=200),
         Field("regime", TEXT, max_length=200),
         Field("entry_fee", AMOUNT),
-        Field("order_id", TEXT, max_length=128),
+        Field("order_id", CODE, max_length=128),
         Field("metadata", OBJECT),
     ),
     key_help="id",
@@ -221,7 +222,7 @@ WALLET = ItemType(
     "wallet", "WalletItem",
     "One coin's balance at a time. Key: (coin, exchange_ts).",
     (
-        Field("coin", TEXT, required=True, max_length=16),
+        Field("coin", CODE, required=True, max_length=16),
         Field("wallet_balance", AMOUNT, required=True),
         Field("available_balance", AMOUNT),
         Field("equity", AMOUNT),
@@ -257,7 +258,7 @@ CASHFLOW = ItemType(
         _id("The cash flow's id (exchange transaction id or the bot's)."),
         Field("kind", CHOICE, required=True, choices=CASHFLOW_KINDS),
         Field("amount", AMOUNT, required=True, help="Signed as it moves equity: a withdrawal is negative."),
-        Field("currency", TEXT, required=True, max_length=16),
+        Field("currency", CODE, required=True, max_length=16),
         _symbol(required=False),
         Field("ts", TIME, required=True),
     ),

@@ -52,6 +52,14 @@ def _text(f: Field, value):
     return value
 
 
+def _code(f: Field, value):
+    value = _text(f, value)
+    if value.strip() is not value:  # str.strip gives back the very string when there is nothing to strip
+        # " BTCUSDT" would be a second symbol, "T-1 " a second fill: a double count, not a typo.
+        raise BadValue("has spaces at its start or end: it is compared exactly, so send it without them")
+    return value
+
+
 def _choice(f: Field, value):
     if not isinstance(value, str) or value not in f.choices:
         raise BadValue(f"must be one of {', '.join(map(str, f.choices))}")
@@ -111,14 +119,15 @@ def _fees(f: Field, value):
         except BadValue as exc:
             raise BadValue(f"[{position}].amount {exc}")
         currency = fee.get("currency") or ""
-        if not isinstance(currency, str) or len(currency) > 16:
-            raise BadValue(f"[{position}].currency must be a currency code of at most 16 characters")
+        if not isinstance(currency, str) or len(currency) > 16 or currency.strip() is not currency:
+            raise BadValue(f"[{position}].currency must be a currency code of at most 16 characters, "
+                           "without spaces at either end")
         out.append((amount, currency))
     return out
 
 
 CHECKS: dict[str, Callable[[Field, Any], Any]] = {
-    schema.TEXT: _text, schema.CHOICE: _choice, schema.AMOUNT: _amount, schema.TIME: _time,
+    schema.TEXT: _text, schema.CODE: _code, schema.CHOICE: _choice, schema.AMOUNT: _amount, schema.TIME: _time,
     schema.INT: _int, schema.BOOL: _bool, schema.OBJECT: _object, schema.FEES: _fees,
 }
 
