@@ -44,7 +44,7 @@ WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
 
 def error_response(status: int, message: str) -> JsonResponse:
-    return JsonResponse({"errors": [{"index": None, "field": None, "message": message}]}, status=status)
+    return JsonResponse({"errors": TradebookError(message).errors}, status=status)
 
 
 def not_found(request, exception):

@@ -69,8 +69,7 @@ def field_schema(f: Field, enum_ref=None) -> dict:
     elif f.kind == schema.FEES:
         out = {"type": "array", "items": {
             "type": "object", "required": ["amount"],
-            "properties": {"amount": {**AMOUNT_SCHEMA},
-                           "currency": {"type": "string", "maxLength": 16, "pattern": CODE_PATTERN}},
+            "properties": {"amount": {**AMOUNT_SCHEMA}, "currency": field_schema(schema.FEE_CURRENCY)},
         }}
     else:  # pragma: no cover - the table only uses the kinds above
         raise ValueError(f.kind)

@@ -57,6 +57,9 @@ class ItemType:
         return {f.name: f for f in self.fields}
 
 
+# The currency of one entry of a fill's `fees` list (checked and described like a field).
+FEE_CURRENCY = Field("currency", CODE, max_length=16)
+
 SIDES = ("buy", "sell")
 ORDER_STATUSES = ("new", "partially_filled", "filled", "canceled", "rejected", "expired")
 FILL_SOURCES = ("bot", "exchange", "import")

@@ -118,10 +118,10 @@ def _fees(f: Field, value):
             amount = parse_amount(fee["amount"])
         except BadValue as exc:
             raise BadValue(f"[{position}].amount {exc}")
-        currency = fee.get("currency") or ""
-        if not isinstance(currency, str) or len(currency) > 16 or currency.strip() is not currency:
-            raise BadValue(f"[{position}].currency must be a currency code of at most 16 characters, "
-                           "without spaces at either end")
+        try:
+            currency = _code(schema.FEE_CURRENCY, fee.get("currency") or "")
+        except BadValue as exc:
+            raise BadValue(f"[{position}].currency {exc}")
         out.append((amount, currency))
     return out
 
