@@ -24,13 +24,14 @@ from decimal import Decimal, localcontext
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from accounts.models import Account
 from accounts.values import AMOUNT_CONTEXT, AMOUNT_LIMIT, decimal_str
 from snapshots.models import EquitySnapshot, PositionSnapshot, SnapshotSource
 from trades import books
+from trades.books.cost import q18
+from trades.ingest.sql import RowLoader, full_row, insert_columns, insert_rows, run_prepared
 
 CREATED = "created"
 DUPLICATE = "duplicate"
@@ -70,12 +71,12 @@ def take_snapshot(*, account_id: int, at: datetime, include_inactive: bool = Fal
     was sent) unless `include_inactive` — an operator naming it explicitly.
     """
     bucket = interval_start(at)
-    taken = EquitySnapshot.objects.filter(account=OuterRef("pk"), source=SnapshotSource.COMPUTED, bucket=bucket)
     # One query for "does it exist, is it active, was this interval taken already?".
-    account = Account.objects.filter(pk=account_id).annotate(taken=Exists(taken)).first()
-    if account is None:
+    found = _account_and_taken(account_id, bucket)
+    if found is None:
         return Taken(account_id, bucket, MISSING)
-    if account.taken:
+    account, taken = found
+    if taken:
         # The cheap path of a redelivery or a second beat: no valuation at all.
         return Taken(account_id, bucket, DUPLICATE)
     if not account.is_active and not include_inactive:
@@ -84,24 +85,29 @@ def take_snapshot(*, account_id: int, at: datetime, include_inactive: bool = Fal
     value = books.valuation(account=account)
     now = timezone.now()
     open_positions = [p for p in value.positions if p.quantity != 0]
-    equity_row = EquitySnapshot(
-        account=account, source=SnapshotSource.COMPUTED, bucket=bucket, exchange_ts=bucket, received_at=now,
-        equity=value.equity, cash=value.cash, positions_value=value.positions_value,
-        positions_count=len(open_positions), total_trades=value.closed_trades,
-        initial_capital=account.initial_capital, returns_pct=returns_pct(value.equity, account.initial_capital),
-        realized_pnl=value.realized_pnl, unrealized_pnl=value.unrealized_pnl, fees=value.fees,
-        funding=value.funding, meta={"taken_at": now.isoformat()},
-    )
-    position_rows = [
-        PositionSnapshot(
-            account=account, source=SnapshotSource.COMPUTED, bucket=bucket, exchange_ts=bucket, received_at=now,
-            symbol=p.symbol, side=PositionSnapshot.Side.LONG if p.quantity > 0 else PositionSnapshot.Side.SHORT,
-            size=abs(p.quantity), entry_price=p.average_price, mark_price=p.mark_price,
-            unrealized_pnl=p.unrealized_pnl, realized_pnl=p.realized_pnl,
-            meta={"mark_source": p.mark_source or "", "fees": decimal_str(p.fees)},
-        )
-        for p in open_positions
-    ]
+    common = {"account_id": account.pk, "source": SnapshotSource.COMPUTED.value, "bucket": bucket,
+              "exchange_ts": bucket, "received_at": now}
+    amounts = {"equity": value.equity, "cash": value.cash, "positions_value": value.positions_value,
+               "initial_capital": account.initial_capital, "realized_pnl": value.realized_pnl,
+               "returns_pct": returns_pct(value.equity, account.initial_capital),
+               "unrealized_pnl": value.unrealized_pnl, "fees": value.fees, "funding": value.funding}
+    equity_row = full_row(EquitySnapshot, {
+        **common, **{name: _q18(amount) for name, amount in amounts.items()},
+        "positions_count": len(open_positions), "total_trades": value.closed_trades,
+        "meta": {"taken_at": now.isoformat()},
+    })
+    # By column (one statement, however many positions), every amount rounded by the books' one rule.
+    positions = {
+        "symbol": [p.symbol for p in open_positions],
+        "side": [PositionSnapshot.Side.LONG.value if p.quantity > 0 else PositionSnapshot.Side.SHORT.value
+                 for p in open_positions],
+        "size": [q18(abs(p.quantity)) for p in open_positions],
+        "entry_price": [_q18(p.average_price) for p in open_positions],
+        "mark_price": [_q18(p.mark_price) for p in open_positions],
+        "unrealized_pnl": [q18(p.unrealized_pnl) for p in open_positions],
+        "realized_pnl": [q18(p.realized_pnl) for p in open_positions],
+        "meta": [{"mark_source": p.mark_source or "", "fees": decimal_str(p.fees)} for p in open_positions],
+    }
     # Only when this is the whole transaction: SET LOCAL would also cover a caller's own writes.
     async_commit = connection.vendor == "postgresql" and not connection.in_atomic_block
     try:
@@ -114,39 +120,41 @@ def take_snapshot(*, account_id: int, at: datetime, include_inactive: bool = Fal
                     cursor.execute("SET LOCAL synchronous_commit TO OFF")
             # The equity row first: it is the interval's claim. A concurrent taker of the same
             # interval waits on its unique index here and then fails, before writing anything.
-            equity_row.save(force_insert=True)
-            _insert_positions(position_rows)
+            insert_rows(EquitySnapshot, [equity_row], on_conflict=False)
+            if open_positions:
+                insert_columns(PositionSnapshot, positions, common, on_conflict=False)
     except IntegrityError:
-        if EquitySnapshot.objects.filter(
-            account_id=account_id, source=SnapshotSource.COMPUTED, bucket=bucket
-        ).exists():
+        found = _account_and_taken(account_id, bucket)
+        if found is not None and found[1]:
             return Taken(account_id, bucket, DUPLICATE)
         raise  # not a lost race: a real inconsistency, let it be seen
-    return Taken(account_id, bucket, CREATED, positions=len(position_rows), equity=value.equity)
+    return Taken(account_id, bucket, CREATED, positions=len(open_positions), equity=value.equity)
 
 
-# The columns a computed position snapshot sets (the others keep their defaults: NULL).
-POSITION_COLUMNS = ("account", "source", "symbol", "side", "size", "entry_price", "mark_price", "unrealized_pnl",
-                    "realized_pnl", "exchange_ts", "bucket", "meta", "received_at")
+def _q18(value: Decimal | None) -> Decimal | None:
+    return None if value is None else q18(value)
 
 
-def _insert_positions(rows: list[PositionSnapshot]) -> None:
-    """INSERT the rows with one short statement run per row (executemany; pipelined by psycopg).
+_account_query = None
 
-    Not bulk_create: a 20-row bulk_create builds and parses a 320-parameter statement
-    every time and returns the ids we do not need — it was a third of a take's CPU in
-    bench/snapshot_bench.py. Values still go through each field's own preparation
-    (AmountField: exact text on SQLite, numeric(38,18) on PostgreSQL).
-    """
+
+def _account_and_taken(account_id: int, bucket: datetime) -> tuple[Account, bool] | None:
+    """(the account, whether this interval's computed equity snapshot exists), or None: one
+    query, written once (RowLoader) — the ORM's build of it cost more than running it."""
+    global _account_query
+    if _account_query is None:
+        quote = connection.ops.quote_name
+        accounts = RowLoader(Account, "a")
+        sql = (f"SELECT {accounts.columns}, EXISTS (SELECT 1 FROM {quote(EquitySnapshot._meta.db_table)} e "
+               f"WHERE e.{quote('account_id')} = a.{quote('id')} AND e.{quote('source')} = %s "
+               f"AND e.{quote('bucket')} = %s) FROM {quote(Account._meta.db_table)} a WHERE a.{quote('id')} = %s")
+        _account_query = (sql, accounts)
+    sql, accounts = _account_query
+    rows = run_prepared(sql, [SnapshotSource.COMPUTED.value, connection.ops.adapt_datetimefield_value(bucket),
+                              account_id])
     if not rows:
-        return
-    fields = [PositionSnapshot._meta.get_field(name) for name in POSITION_COLUMNS]
-    quote = connection.ops.quote_name
-    sql = (f"INSERT INTO {quote(PositionSnapshot._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
-           f"VALUES ({', '.join(['%s'] * len(fields))})")
-    params = [[f.get_db_prep_save(getattr(row, f.attname), connection) for f in fields] for row in rows]
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
+        return None
+    return accounts.load(rows[0][:-1]), bool(rows[0][-1])
 
 
 def returns_pct(equity: Decimal, initial_capital: Decimal | None) -> Decimal | None:

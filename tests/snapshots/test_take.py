@@ -168,3 +168,18 @@ def test_two_takers_racing_for_one_interval_write_one_snapshot(monkeypatch):
     assert sorted(results) == [CREATED, DUPLICATE]
     assert computed_equity(account).count() == 1
     assert computed_positions(account).count() == 2  # the loser's positions were rolled back with it
+
+
+def test_computed_amounts_are_stored_rounded_by_the_books_rule(settings):
+    """A return of 1/3 % has endless digits: stored at 18 places, half-even, on both databases."""
+    settings.SNAPSHOT_INTERVAL = 60
+    account = make_account(initial_capital=Decimal("3"))
+    book(account, dict(symbol="BTCUSDT", side="buy", price=Decimal("100"), quantity=Decimal("0.01")))
+    mark(account, "BTCUSDT", "101")  # unrealized 0.01 → equity 3.01 → return 0.333…%
+
+    take_snapshot(account_id=account.pk, at=AT)
+
+    equity = computed_equity(account).get()
+    assert equity.returns_pct == Decimal("0.333333333333333333")
+    assert equity.equity == Decimal("3.01")
+    assert computed_positions(account).get().unrealized_pnl == Decimal("0.01")

@@ -19,6 +19,7 @@ from django.db.models import OuterRef, QuerySet, Subquery
 from accounts.fields import AmountField
 from accounts.models import Account
 from snapshots.models import Mark, PositionSnapshot, SnapshotSource
+from trades.ingest.sql import CompiledQuery
 from trades.models import PositionState
 
 SOURCE_RANK = {"mark": 0, "position": 1, "fill": 2}
@@ -35,20 +36,25 @@ def _newest(qs, column):
     return Subquery(qs.values(column)[:1], output_field=qs.model._meta.get_field(column))
 
 
-def states_with_prices(account: Account) -> QuerySet[PositionState]:
+def states_with_prices(account: Account) -> list[PositionState]:
     """The account's states, each annotated with its newest mark and reported position
     snapshot (price, time, and the snapshot's size/side for reconciliation).
 
     Correlated subqueries, one index probe each (mark_account_symbol_time,
-    possnap_account_symbol_time): cheap however long the history is.
+    possnap_account_symbol_time): cheap however long the history is. Compiled once
+    (CompiledQuery): the snapshot round runs it for every account each interval.
     """
-    marks = Mark.objects.filter(account=account, symbol=OuterRef("symbol")).order_by("-ts", "-id")
+    return _STATES_WITH_PRICES.get(account.pk)
+
+
+def _states_with_prices(account_id: int) -> QuerySet[PositionState]:
+    marks = Mark.objects.filter(account_id=account_id, symbol=OuterRef("symbol")).order_by("-ts", "-id")
     snaps = PositionSnapshot.objects.filter(
-        account=account, symbol=OuterRef("symbol"), source=SnapshotSource.REPORTED
+        account_id=account_id, symbol=OuterRef("symbol"), source=SnapshotSource.REPORTED
     ).order_by("-exchange_ts", "-id")
     priced = snaps.filter(mark_price__isnull=False)
     return (
-        PositionState.objects.filter(account=account)
+        PositionState.objects.filter(account_id=account_id)
         .annotate(
             mark_px=Subquery(marks.values("price")[:1], output_field=AmountField()),
             mark_ts=_newest(marks, "ts"),
@@ -60,6 +66,9 @@ def states_with_prices(account: Account) -> QuerySet[PositionState]:
         )
         .order_by("symbol")
     )
+
+
+_STATES_WITH_PRICES = CompiledQuery(_states_with_prices)
 
 
 def pick(candidates: list[Price | None]) -> Price | None:

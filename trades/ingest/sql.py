@@ -492,3 +492,62 @@ class RowLoader:
                 value = convert(value, col, connection)
             values.append(value)
         return self.model.from_db(connection.alias, self.attnames, values)
+
+
+class CompiledQuery:
+    """A model queryset compiled to SQL once per database, then run with other ids.
+
+    For querysets too rich to write by hand (correlated subqueries, annotations) that run
+    once per account on a hot path: the snapshot round values every account each interval,
+    and building its states-with-marks query cost more than running it (2.0 of 3.3 ms,
+    measured). `build(*ids)` returns the queryset for the given integer ids; it is called
+    once with placeholder ids, which every run replaces in the compiled parameters by the
+    real ones. Rows come back as model instances with their annotations, converted exactly
+    as the ORM converts them (its own compiler's converters).
+    """
+
+    PLACEHOLDER = -7_777_777_000  # an id no row has: the n-th id is PLACEHOLDER - n
+
+    def __init__(self, build, ids: int = 1):
+        self.build = build
+        self.placeholders = tuple(self.PLACEHOLDER - n for n in range(ids))
+        self._plans: dict[str, tuple] = {}
+
+    def _plan(self) -> tuple:
+        plan = self._plans.get(connection.vendor)
+        if plan is None:
+            queryset = self.build(*self.placeholders)
+            compiler = queryset.query.get_compiler(connection=connection)
+            sql, params = compiler.as_sql()
+            slots = [(position, self.placeholders.index(value)) for position, value in enumerate(params)
+                     if type(value) is int and value in self.placeholders]
+            if {which for _, which in slots} != set(range(len(self.placeholders))):
+                raise ValueError("every placeholder id must reach the compiled query's parameters")
+            select, info = compiler.select, compiler.klass_info
+            start, end = info["select_fields"][0], info["select_fields"][-1] + 1
+            attnames = [column[0].target.attname for column in select[start:end]]
+            converters = list(compiler.get_converters([column[0] for column in select[:compiler.col_count]]).items())
+            plan = self._plans[connection.vendor] = (
+                sql, list(params), slots, converters, info["model"], (start, end, attnames),
+                list(compiler.annotation_col_map.items()),
+            )
+        return plan
+
+    def get(self, *ids: int) -> list[models.Model]:
+        sql, params, slots, converters, model, (start, end, attnames), annotations = self._plan()
+        params = params.copy()
+        for position, which in slots:
+            params[position] = ids[which]
+        objects = []
+        for row in run_prepared(sql, params):
+            row = list(row)
+            for position, (convert_all, expression) in converters:
+                value = row[position]
+                for convert in convert_all:
+                    value = convert(value, expression, connection)
+                row[position] = value
+            instance = model.from_db(connection.alias, attnames, row[start:end])
+            for name, position in annotations:
+                setattr(instance, name, row[position])
+            objects.append(instance)
+        return objects
