@@ -215,7 +215,8 @@ REST_FRAMEWORK = {
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "tradebook API",
-    "DESCRIPTION": "The ledger that trading bots write to. See README.md.",
+    "DESCRIPTION": ("The ledger that trading bots write to. See README.md. Write bodies may be sent gzipped "
+                    "(Content-Encoding: gzip); API_MAX_BYTES holds for the body as sent and as unpacked."),
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
