@@ -11,11 +11,14 @@ postgres://postgres@127.0.0.1:5432/h3_bench_snap), fills it fast with bulk_creat
    filesystem broker if Redis does not answer): from sending `snapshots.round` to the
    last account's equity snapshot committed.
 
-Target: < 10 s for (2). The figures depend on the machine and on what else runs on it:
-on the shared 2-core development machine (Nov 2026) the worker round took 8.6–8.8 s when
-it was quiet (load ≈ 1.3) and 11.7–16 s while three other test suites ran (load 2–3);
-the in-line round 8.6–13.5 s quiet, 9–35 s busy. Per account: ~4 ms CPU for the write
-(take.py), ~7 ms for the books' valuation, plus Celery's per-task overhead.
+Target: < 10 s for (2). The figures depend on the machine and on what else runs on it.
+On the shared 2-core development machine (Nov 2026), quiet (load ≈ 1): 4.0–4.1 s in-line and
+3.8 s on two workers since the seventh session (from 9.9 s and 6.8 s before it; 8.4–11.2 s on
+two workers in the host's slow phases). Per account: ~2.6 ms CPU for the books' valuation
+(its states-with-marks query compiled once), ~1 ms for the write (the interval's claim and
+the positions by column, one statement each), plus Celery's per-task overhead; the two
+workers share the two cores with PostgreSQL and Redis, and finish the round only a little
+faster than one process in-line.
 """
 
 from __future__ import annotations
