@@ -286,6 +286,68 @@ def test_performance_by_symbol_bot_and_strategy(account):
         performance(account=account, by="moon")
 
 
+@pytest.mark.parametrize("cost_basis", ["average", "fifo"])
+def test_performance_by_bot_and_strategy_equals_a_replay_of_every_fill(db, cost_basis, monkeypatch):
+    """Symbols with one key are credited whole from their state (PostgreSQL); the answer must be
+    the one a replay of every fill gives, on every kind of symbol."""
+    from trades.books import recompute_symbols, report
+    from trades.models import Fill
+
+    account = make_account(cost_basis=cost_basis)
+    a = Bot.objects.create(account=account, key="paper:a")
+    b = Bot.objects.create(account=account, key="paper:b")
+    for external_id, strategy in (("T1", "breakout"), ("T2", "breakout"), ("T3", "mean"), ("T4", "")):
+        Trade.objects.create(account=account, external_id=external_id, symbol="X", side="long", quantity=D(1),
+                             entry_price=D(1), entry_time=T0, strategy=strategy, opened_at=T0, updated_at=T0)
+    at = iter(T0 + n * H for n in range(100))
+    # One bot, fees in two currencies, a void, prices with 18 places: a whole symbol.
+    fill(account, next(at), "buy", "100.123456789012345678", "3", fee="0.1", bot=a, trade_id="T1", symbol="BTCUSDT")
+    fill(account, next(at), "sell", "120.5", "1", fee="0.02", fee_currency="BNB", bot=a, trade_id="T1",
+         symbol="BTCUSDT")
+    voided = fill(account, next(at), "sell", "99", "1", bot=b, trade_id="T3", symbol="BTCUSDT")
+    Fill.objects.filter(pk=voided.pk).update(voided_at=timezone.now())
+    recompute_symbols(account=account, symbols={"BTCUSDT"})
+    fill(account, next(at), "sell", "130", "1.5", fee="0.3", bot=a, trade_id="T2", symbol="BTCUSDT")
+    # Two bots and two strategies on one symbol: replayed.
+    fill(account, next(at), "buy", "10", "5", fee="0.01", bot=a, trade_id="T3", symbol="ETHUSDT")
+    fill(account, next(at), "sell", "12", "7", fee="0.01", bot=b, trade_id="T4", symbol="ETHUSDT")
+    fill(account, next(at), "buy", "11", "2", bot=b, symbol="ETHUSDT")
+    # No bot, no trade: the None key, whole.
+    fill(account, next(at), "buy", "1.5", "10", symbol="XRPUSDT")
+    fill(account, next(at), "sell", "1.75", "4", symbol="XRPUSDT")
+
+    fast = {by: performance(account=account, by=by) for by in ("bot", "strategy")}
+    monkeypatch.setattr(report, "_single_key_symbols", lambda *args: {})
+    replayed = {by: performance(account=account, by=by) for by in ("bot", "strategy")}
+
+    assert fast == replayed
+    by_bot = {r["key"]: r for r in fast["bot"]}
+    assert set(by_bot) == {"paper:a", "paper:b", None}
+    assert by_bot["paper:a"]["fills"] == 4 and by_bot["paper:a"]["unconverted_fees"] == {"BNB": D("0.02")}
+    by_strategy = {r["key"]: r for r in fast["strategy"]}
+    assert by_strategy["breakout"]["fills"] == 3 and by_strategy[None]["fills"] == 4
+
+
+def test_a_symbol_is_credited_whole_only_where_every_fill_has_one_key(account):
+    """The shortcut's own choice, on PostgreSQL (SQLite replays every symbol)."""
+    from django.db import connection
+
+    from trades.books.report import _single_key_symbols
+
+    a = Bot.objects.create(account=account, key="paper:a")
+    b = Bot.objects.create(account=account, key="paper:b")
+    fill(account, T0, "buy", "100", "2", bot=a, symbol="BTCUSDT")
+    fill(account, T0 + H, "sell", "110", "1", bot=a, symbol="BTCUSDT")
+    fill(account, T0, "buy", "10", "1", bot=a, symbol="ETHUSDT")
+    fill(account, T0 + H, "buy", "10", "1", bot=b, symbol="ETHUSDT")
+    names = {a.pk: a.key, b.pk: b.key}
+    whole = _single_key_symbols(account, "bot_id", lambda bot_id, trade_id: names.get(bot_id))
+    if connection.vendor == "postgresql":
+        assert whole == {"BTCUSDT": ("paper:a", 2, D("310"))}
+    else:
+        assert whole == {}
+
+
 def test_an_empty_account_has_a_plain_summary(account, other_account):
     fill(other_account, T0, "buy", "100", "1")
     s = summary(account=account)

@@ -327,8 +327,28 @@ def performance(*, account: Account, by: str) -> list[dict]:
                                "closed_trades": 0, "wins": 0, "trade_pnl": ZERO}
         return g
 
-    if connection.vendor == "postgresql":
-        rows = (r[:9] + r[10:] for r in copy_fill_rows(account, attribution=True))  # without reported_pnl
+    def key_of(bot_id, trade_id):
+        return names.get(bot_id) if by == "bot" else (trade_key.get(trade_id) or None)
+
+    # A symbol whose every fill has one key is credited whole from its PositionState (the same
+    # engine's totals); only symbols several keys share are replayed fill by fill.
+    whole = _single_key_symbols(account, "bot_id" if by == "bot" else "trade_id", key_of)
+    with localcontext(AMOUNT_CONTEXT):
+        for p in value.positions:
+            if p.symbol in whole:
+                key, fills, volume = whole[p.symbol]
+                g = group(key)
+                g["realized_pnl"] += p.realized_pnl
+                g["fees"] += p.fees
+                for currency, amount in p.unconverted_fees.items():
+                    g["other_fees"][currency] = g["other_fees"].get(currency, ZERO) + amount
+                g["fills"] += fills
+                g["volume"] += volume
+    shared = sorted({p.symbol for p in value.positions if p.fill_count} - set(whole)) if whole else None
+    if shared == []:
+        rows = iter(())
+    elif connection.vendor == "postgresql":
+        rows = (r[:9] + r[10:] for r in copy_fill_rows(account, shared, attribution=True))  # without reported_pnl
     else:
         rows = (
             Fill.objects.filter(account=account, voided_at__isnull=True)
@@ -337,6 +357,7 @@ def performance(*, account: Account, by: str) -> list[dict]:
                          "executed_at", "bot_id", "trade_id")
             .iterator(chunk_size=20000)
         )
+
     def attribute(book, batch) -> None:
         """Book one symbol's batch through the engine, then credit each fill's realized PnL
         and fees to its key."""
@@ -363,7 +384,7 @@ def performance(*, account: Account, by: str) -> list[dict]:
                 if symbol != current:
                     current, book = symbol, new_book(account)
                 batch = []
-            key = names.get(bot_id) if by == "bot" else (trade_key.get(trade_id) or None)
+            key = key_of(bot_id, trade_id)
             batch.append((pk, side, price, quantity, fill_fees(fee, fee_currency, other_fees, base), key))
         if batch:
             attribute(book, batch)
@@ -391,3 +412,32 @@ def performance(*, account: Account, by: str) -> list[dict]:
                 "win_rate": _ratio(Decimal(g["wins"]) / n * HUNDRED) if n else None,
             })
     return out
+
+
+def _single_key_symbols(account: Account, column: str, key_of) -> dict[str, tuple]:
+    """{symbol: (key, fills, volume)} for every symbol all of whose non-void fills have one key
+    (`key_of(bot_id, trade_id)`): one GROUP BY in the database in place of replaying each fill.
+
+    PostgreSQL only: it sums price × quantity exactly in numeric. SQLite keeps amounts as text,
+    so there the answer is {} and every symbol is replayed."""
+    if connection.vendor != "postgresql":
+        return {}
+    from trades.ingest.sql import run_prepared
+
+    quote = connection.ops.quote_name
+    sql = (f"SELECT {quote('symbol')}, {quote(column)}, COUNT(*), SUM({quote('price')} * {quote('quantity')}) "
+           f"FROM {quote(Fill._meta.db_table)} WHERE {quote('account_id')} = %s AND {quote('voided_at')} IS NULL "
+           f"GROUP BY 1, 2")
+    found: dict[str, tuple] = {}
+    shared: set[str] = set()
+    with localcontext(AMOUNT_CONTEXT):  # exact sums: the default context keeps 28 digits
+        for symbol, value, fills, volume in run_prepared(sql, [account.pk]):
+            key = key_of(value, None) if column == "bot_id" else key_of(None, value)
+            seen = found.get(symbol)
+            if seen is None:
+                found[symbol] = (key, fills, volume)
+            elif seen[0] == key:
+                found[symbol] = (key, seen[1] + fills, seen[2] + volume)
+            else:
+                shared.add(symbol)
+    return {symbol: entry for symbol, entry in found.items() if symbol not in shared}
