@@ -341,7 +341,7 @@ def test_a_symbol_is_credited_whole_only_where_every_fill_has_one_key(account):
     fill(account, T0, "buy", "10", "1", bot=a, symbol="ETHUSDT")
     fill(account, T0 + H, "buy", "10", "1", bot=b, symbol="ETHUSDT")
     names = {a.pk: a.key, b.pk: b.key}
-    whole = _single_key_symbols(account, "bot_id", lambda bot_id, trade_id: names.get(bot_id))
+    whole = _single_key_symbols(account, "bot_id", names.get)
     if connection.vendor == "postgresql":
         assert whole == {"BTCUSDT": ("paper:a", 2, D("310"))}
     else:

@@ -312,12 +312,12 @@ def performance(*, account: Account, by: str) -> list[dict]:
             for p in value.positions if p.fill_count
         ]
     base = account.base_currency.upper()
+    # The fill column a key comes from, and the key of each of its values.
     if by == "bot":
-        names = dict(account.bots.values_list("pk", "key"))
-        trade_key = {}
+        column, key_of = "bot_id", dict(account.bots.values_list("pk", "key")).get
     else:
-        names = {}
-        trade_key = dict(Trade.objects.filter(account=account).values_list("external_id", "strategy"))
+        strategies = dict(Trade.objects.filter(account=account).values_list("external_id", "strategy"))
+        column, key_of = "trade_id", lambda trade_id: strategies.get(trade_id) or None
     groups: dict = {}
 
     def group(key):
@@ -327,12 +327,9 @@ def performance(*, account: Account, by: str) -> list[dict]:
                                "closed_trades": 0, "wins": 0, "trade_pnl": ZERO}
         return g
 
-    def key_of(bot_id, trade_id):
-        return names.get(bot_id) if by == "bot" else (trade_key.get(trade_id) or None)
-
     # A symbol whose every fill has one key is credited whole from its PositionState (the same
     # engine's totals); only symbols several keys share are replayed fill by fill.
-    whole = _single_key_symbols(account, "bot_id" if by == "bot" else "trade_id", key_of)
+    whole = _single_key_symbols(account, column, key_of)
     with localcontext(AMOUNT_CONTEXT):
         for p in value.positions:
             if p.symbol in whole:
@@ -384,7 +381,7 @@ def performance(*, account: Account, by: str) -> list[dict]:
                 if symbol != current:
                     current, book = symbol, new_book(account)
                 batch = []
-            key = key_of(bot_id, trade_id)
+            key = key_of(bot_id if by == "bot" else trade_id)
             batch.append((pk, side, price, quantity, fill_fees(fee, fee_currency, other_fees, base), key))
         if batch:
             attribute(book, batch)
@@ -416,7 +413,7 @@ def performance(*, account: Account, by: str) -> list[dict]:
 
 def _single_key_symbols(account: Account, column: str, key_of) -> dict[str, tuple]:
     """{symbol: (key, fills, volume)} for every symbol all of whose non-void fills have one key
-    (`key_of(bot_id, trade_id)`): one GROUP BY in the database in place of replaying each fill.
+    (`key_of(value of column)`): one GROUP BY in the database in place of replaying each fill.
 
     PostgreSQL only: it sums price × quantity exactly in numeric. SQLite keeps amounts as text,
     so there the answer is {} and every symbol is replayed."""
@@ -432,7 +429,7 @@ def _single_key_symbols(account: Account, column: str, key_of) -> dict[str, tupl
     shared: set[str] = set()
     with localcontext(AMOUNT_CONTEXT):  # exact sums: the default context keeps 28 digits
         for symbol, value, fills, volume in run_prepared(sql, [account.pk]):
-            key = key_of(value, None) if column == "bot_id" else key_of(None, value)
+            key = key_of(value)
             seen = found.get(symbol)
             if seen is None:
                 found[symbol] = (key, fills, volume)

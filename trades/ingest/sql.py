@@ -495,34 +495,33 @@ class RowLoader:
 
 
 class CompiledQuery:
-    """A model queryset compiled to SQL once per database, then run with other ids.
+    """A model queryset compiled to SQL once per database, then run for other ids.
 
     For querysets too rich to write by hand (correlated subqueries, annotations) that run
     once per account on a hot path: the snapshot round values every account each interval,
     and building its states-with-marks query cost more than running it (2.0 of 3.3 ms,
-    measured). `build(*ids)` returns the queryset for the given integer ids; it is called
-    once with placeholder ids, which every run replaces in the compiled parameters by the
-    real ones. Rows come back as model instances with their annotations, converted exactly
+    measured). `build(pk)` returns the queryset for one integer id; it is called once with a
+    placeholder id, which every run replaces in the compiled parameters by the real one.
+    Rows come back as model instances with their annotations, converted exactly
     as the ORM converts them (its own compiler's converters).
     """
 
-    PLACEHOLDER = -7_777_777_000  # an id no row has: the n-th id is PLACEHOLDER - n
+    PLACEHOLDER = -7_777_777_000  # an id no row has
 
-    def __init__(self, build, ids: int = 1):
+    def __init__(self, build):
         self.build = build
-        self.placeholders = tuple(self.PLACEHOLDER - n for n in range(ids))
         self._plans: dict[str, tuple] = {}
 
     def _plan(self) -> tuple:
         plan = self._plans.get(connection.vendor)
         if plan is None:
-            queryset = self.build(*self.placeholders)
+            queryset = self.build(self.PLACEHOLDER)
             compiler = queryset.query.get_compiler(connection=connection)
             sql, params = compiler.as_sql()
-            slots = [(position, self.placeholders.index(value)) for position, value in enumerate(params)
-                     if type(value) is int and value in self.placeholders]
-            if {which for _, which in slots} != set(range(len(self.placeholders))):
-                raise ValueError("every placeholder id must reach the compiled query's parameters")
+            slots = [position for position, value in enumerate(params)
+                     if type(value) is int and value == self.PLACEHOLDER]
+            if not slots:
+                raise ValueError("the placeholder id must reach the compiled query's parameters")
             select, info = compiler.select, compiler.klass_info
             start, end = info["select_fields"][0], info["select_fields"][-1] + 1
             attnames = [column[0].target.attname for column in select[start:end]]
@@ -533,11 +532,11 @@ class CompiledQuery:
             )
         return plan
 
-    def get(self, *ids: int) -> list[models.Model]:
+    def get(self, pk: int) -> list[models.Model]:
         sql, params, slots, converters, model, (start, end, attnames), annotations = self._plan()
         params = params.copy()
-        for position, which in slots:
-            params[position] = ids[which]
+        for position in slots:
+            params[position] = pk
         objects = []
         for row in run_prepared(sql, params):
             row = list(row)
