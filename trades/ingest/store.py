@@ -1,17 +1,18 @@
 """Checked items -> rows, inside the caller's transaction.
 
 Keyed items (fills, cash flows, marks, snapshots, signals with an id, trade opens)
-are written in bulk: read the keys that exist, compare booked content, INSERT the
-rest with ON CONFLICT DO NOTHING RETURNING, and read back any key a concurrent
-writer took in between. Items with a life (orders, trade updates and closes,
-voids) are applied in the order posted, under row locks.
+are written in bulk: INSERT … ON CONFLICT DO NOTHING RETURNING, one statement per
+part of the request as it is checked, then the keys not inserted are read back and
+their booked content compared (a duplicate, or a conflict). Items with a life
+(orders, trade updates and closes, voids) are applied in the order posted, under
+row locks.
 
 Every function here records each item's outcome on the Item and appends 409/404
 problems to `problems`; the caller decides to commit or roll back.
 """
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, localcontext
@@ -21,7 +22,14 @@ from django.db import connection, models, transaction
 from accounts.models import Account, Bot
 from accounts.values import AMOUNT_CONTEXT, AMOUNT_LIMIT, AMOUNT_QUANTUM, decimal_str
 from snapshots.models import EquitySnapshot, Mark, PositionSnapshot, WalletSnapshot
-from trades.ingest.sql import full_row, insert_rows, json_expression, json_merge_expression, run_prepared
+from trades.ingest.sql import (
+    full_row,
+    insert_rows,
+    json_expression,
+    json_merge_expression,
+    run_prepared,
+    send_rows,
+)
 from trades.ingest.validate import Item
 from trades.models import CashFlow, Fill, Order, Signal, Trade
 
@@ -208,43 +216,95 @@ def _defaults(model: type[models.Model], booked: Sequence[str]) -> dict:
     return {name: model._meta.get_field(name).get_default() for name in booked}
 
 
-def store_keyed(*, account: Account, type_name: str, items: list[Item], received_at: datetime,
-                problems: list[dict], created_rows: dict[str, list]) -> None:
-    spec = KEYED[type_name]
-    model = spec.model
-    defaults = _defaults(model, spec.booked)
+class KeyedWriter:
+    """One account's keyed items of one type, written as the request is checked: each part is
+    sent as one INSERT (`add`, which does not wait for it inside `sql.pipelined()`), and every
+    outcome is settled once all are sent (`finish`)."""
 
-    def booked(item: Item) -> dict:  # what is compared: built only when a key repeats or is taken
-        return {**defaults, **item.values}
+    def __init__(self, *, account: Account, type_name: str, received_at: datetime, problems: list[dict],
+                 created_rows: dict[str, list]):
+        self.account, self.type_name, self.received_at = account, type_name, received_at
+        self.problems, self.created_rows = problems, created_rows
+        self.spec = KEYED[type_name]
+        self.defaults = _defaults(self.spec.model, self.spec.booked)
+        self.items: list[Item] = []
+        self.first: dict[tuple, Item] = {}  # key -> the item that counts for it
+        self.sent: list[tuple[list[Item], list[dict], Callable[[], list[tuple]], bool]] = []
 
-    keyless: list[Item] = []
-    first: dict[tuple, Item] = {}
-    key_names = spec.key
-    for item in items:
-        if type_name == "equity":
-            item.values["bot_id"] = item.bot_id
-        if type_name == "signal" and item.values.get("external_id") is None:
-            keyless.append(item)
-            continue
-        key = tuple(map(item.values.get, key_names))
-        item.extra["key"] = key
-        earlier = first.get(key)
-        if earlier is None:
-            first[key] = item
-            continue
-        # The same key twice in one request: the first one counts, the second is compared to it.
-        diffs = differences(spec.booked, booked(earlier), booked(item))
-        if diffs:
-            problems.extend(conflict_errors(item, diffs, f"{_describe_key(item, spec)} (item {earlier.index})"))
-        else:
-            item.outcome = DUPLICATE
-            item.extra["same_as"] = earlier
+    def _booked(self, item: Item) -> dict:  # what is compared: built only when a key repeats or is taken
+        return {**self.defaults, **item.values}
 
-    def look_up(keys: list[tuple]) -> dict[tuple, models.Model]:
-        if not keys:
-            return {}
+    def add(self, items: list[Item]) -> None:
+        spec, type_name = self.spec, self.type_name
+        self.items.extend(items)
+        keyless: list[Item] = []
+        new: list[Item] = []
+        for item in items:
+            if type_name == "equity":
+                item.values["bot_id"] = item.bot_id
+            if type_name == "signal" and item.values.get("external_id") is None:
+                keyless.append(item)
+                continue
+            key = tuple(map(item.values.get, spec.key))
+            item.extra["key"] = key
+            earlier = self.first.get(key)
+            if earlier is None:
+                self.first[key] = item
+                new.append(item)
+                continue
+            # The same key twice in one request: the first one counts, the second is compared to it.
+            diffs = differences(spec.booked, self._booked(earlier), self._booked(item))
+            if diffs:
+                self.problems.extend(conflict_errors(item, diffs, f"{_describe_key(item, spec)} (item {earlier.index})"))
+            else:
+                item.outcome = DUPLICATE
+                item.extra["same_as"] = earlier
+        # Insert first, read back later only the keys that were not inserted: a new item (the
+        # common case) costs its share of one statement. A key we did not get exists —
+        # committed earlier, or by a concurrent writer ON CONFLICT waited for. Each part's rows
+        # go in key order, so two requests of the same items take their row locks in one order.
+        new.sort(key=lambda i: tuple(map(str, i.extra["key"])))
+        for part, keyed in ((new, True), (keyless, False)):
+            if part:
+                rows = [_row_values(item, spec, self.received_at) for item in part]
+                returning = ("id", *spec.key) if keyed else ("id",)
+                self.sent.append((part, rows, send_rows(spec.model, rows, returning=returning, on_conflict=keyed),
+                                  keyed))
+
+    def finish(self) -> None:
+        spec = self.spec
+        taken: list[Item] = []
+        for items, rows, fetch, keyed in self.sent:
+            returned = fetch()
+            if keyed:
+                inserted = {tuple(r[1:]): r[0] for r in returned}
+                pks = [inserted.get(item.extra["key"]) for item in items]
+            else:
+                pks = [pk for (pk,) in returned]
+            for item, pk, row in zip(items, pks, rows, strict=True):
+                if pk is None:
+                    taken.append(item)
+                    continue
+                item.outcome = CREATED
+                item.extra["pk"] = pk
+                self.created_rows.setdefault(self.type_name, []).append((item, pk, row))
+        if taken:
+            stored = self._look_up([i.extra["key"] for i in taken])
+            for item in taken:
+                row = stored.get(item.extra["key"])
+                if row is None:
+                    self.problems.append({"index": item.index, "field": None,
+                                          "message": f"{_describe_key(item, spec)} conflicts with a stored row"})
+                else:
+                    self._settle(item, row)
+        for item in self.items:
+            if item.extra.get("same_as") is not None:
+                item.extra["pk"] = item.extra["same_as"].extra.get("pk")
+
+    def _look_up(self, keys: list[tuple]) -> dict[tuple, models.Model]:
+        spec = self.spec
         filters = {f"{name}__in": {k[spec.key.index(name)] for k in keys} for name in spec.prefilter}
-        qs = model.objects.filter(account=account, **filters)
+        qs = spec.model.objects.filter(account=self.account, **filters)
         for name, value in spec.fixed:
             qs = qs.filter(**{name: value})
         qs = qs.only("pk", *spec.key, *spec.booked)
@@ -256,50 +316,15 @@ def store_keyed(*, account: Account, type_name: str, items: list[Item], received
                 found[key] = row
         return found
 
-    def settle(item: Item, row: models.Model) -> None:
+    def _settle(self, item: Item, row: models.Model) -> None:
+        spec = self.spec
         stored = {name: getattr(row, name) for name in spec.booked}
-        diffs = differences(spec.booked, stored, booked(item))
+        diffs = differences(spec.booked, stored, self._booked(item))
         if diffs:
-            problems.extend(conflict_errors(item, diffs, _describe_key(item, spec)))
+            self.problems.extend(conflict_errors(item, diffs, _describe_key(item, spec)))
         else:
             item.outcome = DUPLICATE
             item.extra["pk"] = row.pk
-
-    # Insert first, then read back only the keys that were not inserted: a new item (the
-    # common case) costs one statement. A key we did not get exists — committed earlier, or
-    # by a concurrent writer ON CONFLICT waited for — and is now visible to the read.
-    new = sorted(first.values(), key=lambda i: tuple(map(str, i.extra["key"])))  # a stable lock order
-    rows = [_row_values(item, spec, received_at) for item in new]
-    returned = insert_rows(model, rows, returning=("id", *spec.key))
-    inserted = {tuple(r[1:]): r[0] for r in returned}
-    taken: list[Item] = []
-    for item, row in zip(new, rows, strict=True):
-        pk = inserted.get(item.extra["key"])
-        if pk is None:
-            taken.append(item)
-            continue
-        item.outcome = CREATED
-        item.extra["pk"] = pk
-        created_rows.setdefault(type_name, []).append((item, pk, row))
-    if taken:
-        stored = look_up([i.extra["key"] for i in taken])
-        for item in taken:
-            row = stored.get(item.extra["key"])
-            if row is None:
-                problems.append({"index": item.index, "field": None,
-                                 "message": f"{_describe_key(item, spec)} conflicts with a stored row"})
-            else:
-                settle(item, row)
-    if keyless:
-        rows = [_row_values(item, spec, received_at) for item in keyless]
-        returned = insert_rows(model, rows, returning=("id",), on_conflict=False)
-        for item, (pk,), row in zip(keyless, returned, rows, strict=True):
-            item.outcome = CREATED
-            item.extra["pk"] = pk
-            created_rows.setdefault(type_name, []).append((item, pk, row))
-    for item in items:
-        if item.extra.get("same_as") is not None:
-            item.extra["pk"] = item.extra["same_as"].extra.get("pk")
 
 
 # --- orders -------------------------------------------------------------------

@@ -175,16 +175,21 @@ def check_item(index: int, posted: dict, item_type: ItemType, errors: list[dict]
 def check_items(
     items: Sequence[Any], *, item_type: str | None, accounts: Sequence[Account],
     default_account: Account | None = None, translate: Callable[[dict], dict] | None = None,
+    start: int = 0, errors: list[dict] | None = None,
 ) -> list[Item]:
     """Check every item; raise one TradebookError with every error (400), or 404 for an account
-    outside the caller's scope (answered exactly as a missing one)."""
-    errors: list[dict] = []
+    outside the caller's scope (answered exactly as a missing one).
+
+    A request checked in parts: `start` is the index of the first of these items, and the
+    errors are appended to `errors` instead, for `raise_errors` once every part is checked."""
+    collect = errors is not None
+    errors = [] if errors is None else errors
     checked: list[Item] = []
     by_slug = {a.slug: a for a in accounts}
     fixed_type = ITEM_TYPES.get(item_type) if item_type else None
     if item_type and fixed_type is None:
         raise ValueError(f"unknown item type {item_type!r}")
-    for index, raw in enumerate(items):
+    for index, raw in enumerate(items, start):
         if not isinstance(raw, dict):
             errors.append({"index": index, "field": None, "message": "each item must be a JSON object"})
             continue
@@ -228,12 +233,19 @@ def check_items(
                 break
         checked.append(Item(index=index, type=this_type, raw=raw, posted=posted, values=values, meta=meta,
                             bot_key=bot_key, account=account, raw_text=raw_text))
+    if not collect:
+        raise_errors(errors)
+    return checked
+
+
+def raise_errors(errors: list[dict]) -> None:
+    """Every error at once (400); only the 404s when an account is outside the scope."""
     if errors:
+        errors = sorted(errors, key=lambda e: e["index"])  # parts append theirs in turn
         not_found = [e for e in errors if e.get("status") == 404]
         if not_found:
             raise TradebookError([_public(e) for e in not_found], status=404)
         raise TradebookError(errors)
-    return checked
 
 
 def _public(error: dict) -> dict:
