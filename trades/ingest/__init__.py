@@ -207,36 +207,8 @@ def _write(request: _Request) -> IngestResult:
 
     received_at = timezone.now()
     problems: list[dict] = []
-    errors: list[dict] = []
-    items: list[Item] = []
-    source = _default_source(request.channel)
-    writers: dict[tuple[int, str], store.KeyedWriter] = {}
-    created_rows: dict[int, dict[str, list]] = defaultdict(dict)
-    posted = request.items
-    with pipelined(len(posted) > PART):
-        for start in range(0, len(posted), PART):
-            part = check_items(posted[start:start + PART], item_type=request.item_type, accounts=request.accounts,
-                               default_account=request.default_account, translate=request.translate,
-                               start=start, errors=errors)
-            _prepare(part, source, errors)
-            items.extend(part)
-            if errors:
-                continue  # the rest is checked, not sent: every error at once, nothing written
-            store.register_bots(part)
-            keyed: dict[tuple[int, str], list[Item]] = defaultdict(list)
-            for item in part:
-                if item.type.name in store.KEYED:
-                    keyed[(item.account.pk, item.type.name)].append(item)
-            for (account_id, type_name), group in sorted(keyed.items(), key=_keyed_order):
-                writer = writers.get((account_id, type_name))
-                if writer is None:
-                    writer = writers[(account_id, type_name)] = store.KeyedWriter(
-                        account=group[0].account, type_name=type_name, received_at=received_at,
-                        problems=problems, created_rows=created_rows[account_id])
-                writer.add(group)
-    raise_errors(errors)
-    for writer in writers.values():
-        writer.finish()
+    created_rows: dict[int, dict[str, list]] = defaultdict(dict)  # per account and type: (item, pk, row)
+    items = _check_and_send(request, received_at=received_at, problems=problems, created_rows=created_rows)
     by_account: dict[int, list[Item]] = defaultdict(list)
     for item in items:
         by_account[item.account.pk].append(item)
@@ -273,6 +245,42 @@ def _write(request: _Request) -> IngestResult:
             books.recompute_symbols(account=account, symbols=voided[account.pk])
     _journal(items, token=request.token, channel=request.channel, received_at=received_at)
     return _result(items)
+
+
+def _check_and_send(request: _Request, *, received_at: datetime, problems: list[dict],
+                    created_rows: dict[int, dict[str, list]]) -> list[Item]:
+    """Check the items part by part, sending each part's keyed items while no error is found;
+    raise every error at once; settle the keyed outcomes. The checked items, in posted order."""
+    errors: list[dict] = []
+    items: list[Item] = []
+    source = _default_source(request.channel)
+    writers: dict[tuple[int, str], store.KeyedWriter] = {}
+    posted = request.items
+    with pipelined(len(posted) > PART):
+        for start in range(0, len(posted), PART):
+            part = check_items(posted[start:start + PART], item_type=request.item_type, accounts=request.accounts,
+                               default_account=request.default_account, translate=request.translate,
+                               start=start, errors=errors)
+            _prepare(part, source, errors)
+            items.extend(part)
+            if errors:
+                continue  # the rest is checked, not sent: every error at once, nothing written
+            store.register_bots(part)
+            keyed: dict[tuple[int, str], list[Item]] = defaultdict(list)
+            for item in part:
+                if item.type.name in store.KEYED:
+                    keyed[(item.account.pk, item.type.name)].append(item)
+            for (account_id, type_name), group in sorted(keyed.items(), key=_keyed_order):
+                writer = writers.get((account_id, type_name))
+                if writer is None:
+                    writer = writers[(account_id, type_name)] = store.KeyedWriter(
+                        account=group[0].account, type_name=type_name, received_at=received_at,
+                        problems=problems, created_rows=created_rows[account_id])
+                writer.add(group)
+    raise_errors(errors)
+    for writer in writers.values():
+        writer.finish()
+    return items
 
 
 def _keyed_order(entry: tuple[tuple[int, str], list]) -> tuple[int, int]:
