@@ -152,8 +152,9 @@ def test_parts_are_sent_without_waiting_on_postgresql(account, parts_of_three, m
     modes = []
     send = sql.send_prepared
 
-    def spy(statement, params):
-        modes.append(bool(connection.connection.pgconn.pipeline_status))
+    def spy(statement, params):  # the fills INSERTs (every insert of the write path comes this way)
+        if statement.startswith(f'INSERT INTO "{Fill._meta.db_table}"'):
+            modes.append(bool(connection.connection.pgconn.pipeline_status))
         return send(statement, params)
 
     monkeypatch.setattr(sql, "send_prepared", spy)

@@ -205,11 +205,7 @@ def insert_rows(
     (and not returned). Without conflicts the rows come back in the order given
     (PostgreSQL and SQLite return VALUES order; Django's bulk_create relies on it too).
     """
-    if not rows:
-        return []
-    if connection.vendor == "postgresql":
-        return _insert_unnest(model, rows, returning=returning, on_conflict=on_conflict, send=False)
-    return _insert_rows_sqlite(model, rows, returning=returning, on_conflict=on_conflict)
+    return send_rows(model, rows, returning=returning, on_conflict=on_conflict)()
 
 
 def send_rows(
@@ -221,7 +217,7 @@ def send_rows(
     if not rows:
         return list
     if connection.vendor == "postgresql":
-        return _insert_unnest(model, rows, returning=returning, on_conflict=on_conflict, send=True)
+        return _insert_unnest(model, rows, returning=returning, on_conflict=on_conflict)
     inserted = _insert_rows_sqlite(model, rows, returning=returning, on_conflict=on_conflict)
     return lambda: inserted
 
@@ -274,7 +270,8 @@ def _same(values: list) -> bool:
     return all(type(v) is kind for v in values)
 
 
-def _insert_unnest(model, rows: Sequence[dict], *, returning: Sequence[str], on_conflict: bool, send: bool):
+def _insert_unnest(model, rows: Sequence[dict], *, returning: Sequence[str],
+                   on_conflict: bool) -> Callable[[], list[tuple]]:
     """PostgreSQL: one array parameter per column (INSERT … SELECT FROM unnest(…)).
 
     A handful of parameters however many rows: no 65,535-parameter limit, and the
@@ -282,7 +279,7 @@ def _insert_unnest(model, rows: Sequence[dict], *, returning: Sequence[str], on_
     """
     columns = {name: [row[name] for row in rows] for name in rows[0]}
     return _insert_columns_pg(model, *_fold_constants(model, columns, {}, len(rows)),
-                              returning=returning, on_conflict=on_conflict, send=send)
+                              returning=returning, on_conflict=on_conflict)
 
 
 def insert_columns(
@@ -305,7 +302,7 @@ def insert_columns(
                 columns[f.attname] = [f.get_default() for _ in range(count)]
             else:
                 constants[f.attname] = f.get_default()
-    return _insert_columns_pg(model, columns, constants, returning=returning, on_conflict=on_conflict)
+    return _insert_columns_pg(model, columns, constants, returning=returning, on_conflict=on_conflict)()
 
 
 def _all_empty(values: list) -> bool:
@@ -336,7 +333,7 @@ def _fold_constants(model, columns: dict[str, list], constants: dict[str, object
 
 
 def _insert_columns_pg(model, columns: dict[str, list], constants: dict[str, object], *,
-                       returning: Sequence[str], on_conflict: bool, send: bool = False):
+                       returning: Sequence[str], on_conflict: bool) -> Callable[[], list[tuple]]:
     meta = model._meta
     varying = tuple(columns)
     fixed = tuple(constants)
@@ -378,9 +375,7 @@ def _insert_columns_pg(model, columns: dict[str, list], constants: dict[str, obj
     # Server-side binding (Django's cursor would quote every array element into the SQL text)
     # and prepared: the text depends only on the columns, and planning it on every request
     # costs the server about as much as a one-row insert.
-    if not send:
-        return _converted(ret_fields, run_prepared(sql, params))
-    fetch = send_prepared(sql, params)
+    fetch = send_prepared(sql, params)  # outside a pipeline: run now, on the kept cursor
     return lambda: _converted(ret_fields, fetch())
 
 

@@ -227,8 +227,8 @@ class KeyedWriter:
         self.problems, self.created_rows = problems, created_rows
         self.spec = KEYED[type_name]
         self.defaults = _defaults(self.spec.model, self.spec.booked)
-        self.items: list[Item] = []
         self.first: dict[tuple, Item] = {}  # key -> the item that counts for it
+        self.repeats: list[Item] = []  # items whose key came earlier in the request, with equal content
         self.sent: list[tuple[list[Item], list[dict], Callable[[], list[tuple]], bool]] = []
 
     def _booked(self, item: Item) -> dict:  # what is compared: built only when a key repeats or is taken
@@ -236,7 +236,6 @@ class KeyedWriter:
 
     def add(self, items: list[Item]) -> None:
         spec, type_name = self.spec, self.type_name
-        self.items.extend(items)
         keyless: list[Item] = []
         new: list[Item] = []
         for item in items:
@@ -259,6 +258,7 @@ class KeyedWriter:
             else:
                 item.outcome = DUPLICATE
                 item.extra["same_as"] = earlier
+                self.repeats.append(item)
         # Insert first, read back later only the keys that were not inserted: a new item (the
         # common case) costs its share of one statement. A key we did not get exists —
         # committed earlier, or by a concurrent writer ON CONFLICT waited for. Each part's rows
@@ -297,9 +297,8 @@ class KeyedWriter:
                                           "message": f"{_describe_key(item, spec)} conflicts with a stored row"})
                 else:
                     self._settle(item, row)
-        for item in self.items:
-            if item.extra.get("same_as") is not None:
-                item.extra["pk"] = item.extra["same_as"].extra.get("pk")
+        for item in self.repeats:
+            item.extra["pk"] = item.extra["same_as"].extra.get("pk")
 
     def _look_up(self, keys: list[tuple]) -> dict[tuple, models.Model]:
         spec = self.spec
