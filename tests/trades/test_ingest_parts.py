@@ -178,3 +178,61 @@ def test_a_statement_refused_in_the_pipeline_is_djangos_error_and_rolls_back(acc
         sql.send_rows(Fill, [row], on_conflict=False)()  # the unique key: refused
     assert list(Fill.objects.values_list("external_id", flat=True)) == ["f1"]  # f2 rolled back too
     assert record(accounts=[account], items=[fill(2)], item_type="fill").counts["created"] == 1
+
+
+def _journal_modes(monkeypatch) -> list[bool]:
+    """Whether each journal INSERT was sent inside the pipeline (PostgreSQL)."""
+    modes = []
+    send = sql.send_prepared
+
+    def spy(statement, params):
+        if statement.startswith(f'INSERT INTO "{Event._meta.db_table}"'):
+            modes.append(bool(connection.connection.pgconn.pipeline_status))
+        return send(statement, params)
+
+    monkeypatch.setattr(sql, "send_prepared", spy)
+    return modes
+
+
+@pytest.mark.django_db
+def test_the_journal_goes_in_the_pipeline_while_the_books_are_computed(account, parts_of_three, monkeypatch):
+    if connection.vendor != "postgresql":
+        pytest.skip("pipeline mode: PostgreSQL")
+    modes = _journal_modes(monkeypatch)
+    def fills(numbers) -> list[dict]:
+        return [{"type": "fill", **fill(n)} for n in numbers]
+
+    record(accounts=[account], items=fills(range(7)) + [{"type": "log", "message": "hi"}])
+    assert modes == [True]
+    log = Event.objects.get(type="log")
+    assert record(accounts=[account], items=fills(range(7))).counts["duplicate"] == 7
+    # The log line's answer names its journal row, read back from the pipeline.
+    result = record(accounts=[account], items=fills(range(20, 24)) + [{"type": "log", "message": "x"}])
+    assert result.results[-1]["id"] == Event.objects.filter(type="log").exclude(pk=log.pk).get().pk
+    state = PositionState.objects.get(account=account, symbol="BTCUSDT")
+    assert state.quantity == Decimal(11) and state.fill_count == 11
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("rebuild", ["older fill", "void"])
+def test_a_request_in_parts_that_rebuilds_a_symbol_runs_outside_the_pipeline(account, parts_of_three, monkeypatch,
+                                                                           rebuild):
+    # Rebuilding a symbol reads its fills by COPY, which PostgreSQL's pipeline refuses: such a
+    # request journals outside it, and the books are what a replay from scratch gives.
+    record(accounts=[account], items=[fill(n, price=str(100 + n)) for n in range(10, 14)], item_type="fill")
+    modes = _journal_modes(monkeypatch)
+    items = [{"type": "fill", **fill(n, side="sell", price="120", quantity="0.5")} for n in range(20, 24)]
+    if rebuild == "older fill":
+        items.append({"type": "fill", **fill(1, price="90")})
+    else:
+        items.append({"type": "fill.void", "id": "f11", "symbol": "BTCUSDT", "reason": "test"})
+    assert record(accounts=[account], items=items).counts["created"] + (rebuild == "void") == 5
+    assert modes == [False] * bool(connection.vendor == "postgresql")
+    from trades import books
+
+    state = PositionState.objects.get(account=account, symbol="BTCUSDT")
+    kept = (state.quantity, state.average_price, state.realized_pnl, state.fill_count)
+    books.recompute_symbols(account=account, symbols=["BTCUSDT"])
+    state.refresh_from_db()
+    assert kept == (state.quantity, state.average_price, state.realized_pnl, state.fill_count)
+    assert kept[0] == (Decimal(3) if rebuild == "older fill" else Decimal(1))  # 4 bought, 2 sold, +1 or -1

@@ -6,6 +6,7 @@ Contract used by the other doors (ingest, snapshots, commands, API):
   with the Fill rows it just created (any order). Updates PositionState so reads
   never replay history; a fill older than the newest applied one of its symbol
   (or a void, or a fill applied before) makes that symbol recompute from its fills.
+  `lock_for_fills(...).book()` is the same in two steps (ingest sends its journal between).
 - `recompute_symbols(*, account, symbols)`: rebuild PositionState of those symbols
   from their non-void fills (after a void, or by verify_ledger).
 - `valuation(*, account)`: cheap — positions, cash, equity… now (valuation.py).
@@ -19,10 +20,10 @@ marks.py, valuation.py, rollup.py (days, time-weighted returns), report.py.
 
 from trades.books.report import equity_curve_source, performance, period_pnl, summary
 from trades.books.rollup import roll_up_days
-from trades.books.state import apply_fills, recompute_account, recompute_symbols
+from trades.books.state import apply_fills, lock_for_fills, recompute_account, recompute_symbols
 from trades.books.valuation import PositionView, Valuation, positions, valuation
 
 __all__ = [
-    "PositionView", "Valuation", "apply_fills", "equity_curve_source", "performance", "period_pnl", "positions", "recompute_account",
+    "PositionView", "Valuation", "apply_fills", "equity_curve_source", "lock_for_fills", "performance", "period_pnl", "positions", "recompute_account",
     "recompute_symbols", "roll_up_days", "summary", "valuation",
 ]

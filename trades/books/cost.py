@@ -118,12 +118,6 @@ class Book:
     # FIFO: Σ lot quantity × lot price, exact, so the average is not re-summed each fill.
     _lot_cost: Decimal = ZERO
 
-    @property
-    def last_key(self) -> tuple[datetime, int] | None:
-        if self.last_executed_at is None:
-            return None
-        return (self.last_executed_at, self.last_fill_pk or 0)
-
     def apply(self, *, side: str, price: Decimal, quantity: Decimal, fees=(), executed_at=None, pk=None,
               reported_pnl: Decimal | None = None) -> None:
         """Book one fill (already known not to be void). `fees`: [(amount, CURRENCY)]."""

@@ -106,6 +106,11 @@ def _fill_key(fill: Fill):
     return (fill.executed_at, fill.pk or 0)
 
 
+def _applied_key(state: PositionState):
+    """The (executed_at, pk) of the newest fill applied to this state, None before any."""
+    return None if state.last_executed_at is None else (state.last_executed_at, state.last_fill_pk or 0)
+
+
 def apply_fills(*, account: Account, fills: Iterable[Fill]) -> None:
     """Book fills just written (any order, any symbols) into PositionState.
 
@@ -115,29 +120,32 @@ def apply_fills(*, account: Account, fills: Iterable[Fill]) -> None:
     that one symbol from its fills, so the result is exact whatever the order or
     the number of calls. Queries: one locked read, one bulk update (plus creates).
     """
-    fills = list(fills)
-    if not fills:
-        return
-    by_symbol: dict[str, list[Fill]] = {}
-    for fill in fills:
-        by_symbol.setdefault(fill.symbol, []).append(fill)
-    symbols = sorted(by_symbol)
     # No savepoint: the caller's transaction (ingest's) rolls back as a whole on any error.
     with transaction.atomic(savepoint=False):
-        states = _locked_states(account, symbols)
+        lock_for_fills(account=account, fills=fills).book()
+
+
+class PendingFills:
+    """`apply_fills` in two steps, for a caller that sends statements of its own in between:
+    `lock_for_fills` reads and locks the states (waits for the database); `book()` computes
+    and writes them. In between, on PostgreSQL's pipeline, the server can work on what the
+    caller sends (ingest's journal) while Python computes the books."""
+
+    def __init__(self, account: Account, by_symbol: dict[str, list[Fill]], states: dict[str, PositionState],
+                 recompute: list[str]):
+        self.account = account
+        self.by_symbol = by_symbol
+        self.states = states
+        self.recompute = recompute  # symbols rebuilt from their fills (by COPY on PostgreSQL)
+
+    def book(self) -> None:
+        account = self.account
         changed: list[PositionState] = []
-        recompute: list[str] = []
-        for symbol in symbols:
-            new = sorted(by_symbol[symbol], key=_fill_key)
-            if any(f.pk is None or f.voided_at is not None for f in new):
-                recompute.append(symbol)
+        for symbol, new in self.by_symbol.items():
+            if symbol in self.recompute:
                 continue
-            state = states[symbol]
+            state = self.states[symbol]
             book = book_from_state(account, state)
-            last = book.last_key
-            if last is not None and _fill_key(new[0]) <= last:
-                recompute.append(symbol)
-                continue
             book.apply_rows(
                 (f.pk, f.side, f.price, f.quantity, f.fee, f.fee_currency, f.other_fees, f.executed_at,
                  f.reported_pnl)
@@ -149,13 +157,31 @@ def apply_fills(*, account: Account, fills: Iterable[Fill]) -> None:
             for state in changed:
                 state.updated_at = now
             _update_states(changed)
-        if recompute:
-            _recompute(account, recompute)
+        if self.recompute:
+            _recompute(account, self.recompute)
         # A fill of a day already rolled up makes that day and the later ones stale: drop them;
         # the next report (or the nightly roll-up) replays them. Real-time fills are today's: no-op.
-        first_day = min(f.executed_at for f in fills).astimezone(UTC).date()
-        if first_day < timezone.now().astimezone(UTC).date():
-            invalidate_days(account=account, since=first_day)
+        if self.by_symbol:
+            first_day = min(new[0].executed_at for new in self.by_symbol.values()).astimezone(UTC).date()
+            if first_day < timezone.now().astimezone(UTC).date():
+                invalidate_days(account=account, since=first_day)
+
+
+def lock_for_fills(*, account: Account, fills: Iterable[Fill]) -> PendingFills:
+    """The first step of `apply_fills`: the touched states, locked, and which symbols must be
+    recomputed rather than applied on their state. Inside the caller's transaction."""
+    by_symbol: dict[str, list[Fill]] = {}
+    for fill in fills:
+        by_symbol.setdefault(fill.symbol, []).append(fill)
+    by_symbol = {symbol: sorted(by_symbol[symbol], key=_fill_key) for symbol in sorted(by_symbol)}
+    states = _locked_states(account, list(by_symbol))
+    recompute = []
+    for symbol, new in by_symbol.items():
+        state = states[symbol]
+        last = _applied_key(state)
+        if any(f.pk is None or f.voided_at is not None for f in new) or (last is not None and _fill_key(new[0]) <= last):
+            recompute.append(symbol)
+    return PendingFills(account, by_symbol, states, recompute)
 
 
 _STATE_COLUMNS = [PositionState._meta.get_field(name) for name in STATE_FIELDS]

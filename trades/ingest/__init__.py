@@ -29,7 +29,7 @@ from accounts.models import Account, ApiToken
 from accounts.values import decimal_str
 from trades.ingest import store
 from trades.ingest.schema import ITEM_TYPES
-from trades.ingest.sql import insert_columns, pipelined
+from trades.ingest.sql import pipelined, send_columns
 from trades.ingest.store import CREATED, DUPLICATE, UPDATED, RetryRequest
 from trades.ingest.validate import Item, check_items, raise_errors
 
@@ -237,13 +237,22 @@ def _write(request: _Request) -> IngestResult:
         statuses = {p.get("status", 409) for p in problems}
         status = next(s for s in STATUS_PRIORITY if s in statuses)
         raise TradebookError([{k: v for k, v in p.items() if k != "status"} for p in problems], status=status)
-    for account_items in by_account.values():
-        account = account_items[0].account
-        if created_fills.get(account.pk):
-            books.apply_fills(account=account, fills=created_fills[account.pk])
-        if voided.get(account.pk):
-            books.recompute_symbols(account=account, symbols=voided[account.pk])
-    _journal(items, token=request.token, channel=request.channel, received_at=received_at)
+    # The books' states are locked and read first; then the journal is sent, and on
+    # PostgreSQL the server inserts it while Python computes the books (pipeline mode; not
+    # when a symbol is rebuilt from its fills: that reads them by COPY, which a pipeline refuses).
+    pending = [books.lock_for_fills(account=by_account[account_id][0].account, fills=fills)
+               for account_id, fills in created_fills.items()]
+    rebuilds = any(voided.values()) or any(booking.recompute for booking in pending)
+    with pipelined(len(items) > PART and not rebuilds):
+        journaled = _send_journal(items, token=request.token, channel=request.channel, received_at=received_at)
+        for booking in pending:
+            booking.book()
+        for account_id, symbols in voided.items():
+            if symbols:
+                books.recompute_symbols(account=by_account[account_id][0].account, symbols=symbols)
+        for item, (pk,) in zip(items, journaled(), strict=True):
+            if item.type.name == "log":
+                item.extra["pk"] = pk
     return _result(items)
 
 
@@ -326,9 +335,11 @@ def _item_key(item: Item) -> str:
     return "@".join(parts)[:200]
 
 
-def _journal(items: list[Item], *, token: ApiToken | None, channel: str, received_at: datetime) -> None:
+def _send_journal(items: list[Item], *, token: ApiToken | None, channel: str,
+                  received_at: datetime) -> Callable[[], list[tuple]]:
     """One journal row per item, in posted order, in one statement (built by column: the
-    token, channel and receive time are the request's, the rest is per item)."""
+    token, channel and receive time are the request's, the rest is per item); returns the
+    reader of their ids."""
     from trades.models import Event
 
     columns = {
@@ -343,9 +354,7 @@ def _journal(items: list[Item], *, token: ApiToken | None, channel: str, receive
     }
     constants = {"token_id": token.pk if token is not None else None, "channel": channel[:32],
                  "received_at": received_at}
-    for item, (pk,) in zip(items, insert_columns(Event, columns, constants, on_conflict=False), strict=True):
-        if item.type.name == "log":
-            item.extra["pk"] = pk
+    return send_columns(Event, columns, constants, on_conflict=False)
 
 
 def _result(items: list[Item]) -> IngestResult:

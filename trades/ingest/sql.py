@@ -289,12 +289,21 @@ def insert_columns(
     """`insert_rows` for callers that already hold the values by column: `columns` maps
     attnames to one value per row (at least one column), `constants` to one value for every
     row; every other concrete column takes its default. Rows are inserted in list order."""
+    return send_columns(model, columns, constants, returning=returning, on_conflict=on_conflict)()
+
+
+def send_columns(
+    model: type[models.Model], columns: dict[str, list], constants: dict[str, object], *,
+    returning: Sequence[str] = ("id",), on_conflict: bool = True,
+) -> Callable[[], list[tuple]]:
+    """`insert_columns`, sent: inside `pipelined()` the statement is not waited for, and the
+    returned callable reads its rows (elsewhere it has already run)."""
     count = len(next(iter(columns.values())))
     if connection.vendor != "postgresql":
         names = list(columns)
         rows = [full_row(model, {**constants, **dict(zip(names, values, strict=True))})
                 for values in zip(*columns.values(), strict=True)]
-        return insert_rows(model, rows, returning=returning, on_conflict=on_conflict)
+        return send_rows(model, rows, returning=returning, on_conflict=on_conflict)
     columns, constants = _fold_constants(model, dict(columns), dict(constants), count)
     for f in model._meta.concrete_fields:
         if f.attname not in columns and f.attname not in constants and f.attname != "id":
@@ -302,7 +311,7 @@ def insert_columns(
                 columns[f.attname] = [f.get_default() for _ in range(count)]
             else:
                 constants[f.attname] = f.get_default()
-    return _insert_columns_pg(model, columns, constants, returning=returning, on_conflict=on_conflict)()
+    return _insert_columns_pg(model, columns, constants, returning=returning, on_conflict=on_conflict)
 
 
 def _all_empty(values: list) -> bool:
