@@ -1,6 +1,6 @@
 """Write-path benchmark: fills over HTTP against gunicorn on PostgreSQL, beside raw COPY.
 
-    .venv/bin/python bench/write_bench.py [--batches 10] [--clients 4] [--seconds 10] [--profile]
+    .venv/bin/python bench/write_bench.py [--batches 20] [--clients 4] [--seconds 10] [--profile]
                                           [--only batch|single] [--workers 2 --threads 4 --worker-class gthread]
 
 (BENCH_GUNICORN_ARGS adds gunicorn options, e.g. "--reuse-port".)
@@ -17,7 +17,10 @@ and measures:
       indexes and constraints: what storing these rows costs the database at the least),
       and into a plain table without any (the bare write rate),
 
-and prints (a) as ratios to both COPY rates. `--profile` also profiles one 1,000-fill
+and prints (a) as ratios to both COPY rates. (a) and (c) are measured in waves: a COPY of
+10,000 rows, then one batch of 1,000 fills per client, a moment later; a ratio is the
+median of the waves' own, so a drift of the shared machine's speed during the run
+favours neither side. `--profile` also profiles one 1,000-fill
 batch in-process (cProfile) and prints what dominates.
 """
 
@@ -46,6 +49,7 @@ sys.path.insert(0, str(ROOT))
 ADMIN_URL = os.environ.get("BENCH_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 DB_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_write")
 EXTRA_GUNICORN = os.environ.get("BENCH_GUNICORN_ARGS", "").split()  # e.g. "--reuse-port"
+BOT = "paper:BTCUSD-ETHUSD"  # the bot every posted fill names; COPY's rows name one too (a row of its own)
 # Execution times start an hour ago and only move forward, as a live bot's do: an older fill
 # would make the books recompute its symbol, and a fill of a day already rolled up would make
 # them drop that day's roll-up — other, rarer paths, which the read benchmark covers.
@@ -76,7 +80,7 @@ def fills(prefix: str, count: int, *, typed: bool = False, symbol: str | None = 
                 "side": "buy" if n % 2 else "sell", "price": f"{100 + n % 50}.{n % 97:02d}",
                 "quantity": f"0.{n % 89 + 1:03d}", "fee": "0.0123", "fee_currency": "USDT",
                 "executed_at": next_time(), "order_id": f"o-{prefix}-{n // 3}",
-                "bot": "paper:BTCUSD-ETHUSD"}
+                "bot": BOT}
         if typed:
             item = {"type": "fill", **item}
         out.append(item)
@@ -97,13 +101,14 @@ def setup_database() -> str:
     import django
 
     django.setup()
-    from accounts.models import Account
+    from accounts.models import Account, Bot
     from accounts.tokens import issue_token
 
     Account.objects.create(slug="bench", name="Bench", exchange="bybit", kind="paper", base_currency="USDT",
                            initial_capital=10000)
-    Account.objects.create(slug="copy-reference", name="COPY reference rows", exchange="bybit", kind="paper",
-                           base_currency="USDT")
+    reference = Account.objects.create(slug="copy-reference", name="COPY reference rows", exchange="bybit",
+                                       kind="paper", base_currency="USDT")
+    Bot.objects.create(account=reference, key=BOT)
     _token, secret = issue_token(name="bench", account_slugs=["bench"])
     return secret
 
@@ -149,9 +154,14 @@ def run_together(threads: list[threading.Thread]) -> float:
     return time.perf_counter() - start
 
 
-def batch_rate(port: int, secret: str, batches: int, *, ndjson: bool, clients: int = 1) -> float:
-    """Fills/s for `batches` batches of 1,000 per client. Each client is a bot with its own
-    symbols, posting in time order (clients sharing a symbol would serialize on its position)."""
+def batch_waves(port: int, secret: str, copier: "Copier", batches: int, *, ndjson: bool,
+                clients: int = 1) -> list[dict[str, float]]:
+    """`batches` waves: in each, a COPY (into the fills table, then a plain table),
+    then one batch of 1,000 fills per client, posted at once. Each wave's figures
+    ({"copy", "copy_plain", "fills"}, per second) are measured a moment apart, so a drift of
+    the shared machine's speed touches both sides of its ratios alike. Each client is a bot
+    with its own symbols, posting in time order (clients sharing a symbol would serialize on
+    its position)."""
     path, ctype = ("/api/v1/events/", "application/x-ndjson") if ndjson else ("/api/v1/fills/", "application/json")
     bodies: list[list[bytes]] = []
     for c in range(clients):
@@ -170,18 +180,22 @@ def batch_rate(port: int, secret: str, batches: int, *, ndjson: bool, clients: i
         assert status == 201, (status, data[:500])
     failures: list = []
 
-    def run(conn, mine) -> None:
-        for body in mine[1:]:
-            status, data = post(conn, path, body, secret, ctype)
-            if status != 201:
-                failures.append((status, data[:500]))
+    def run(conn, body) -> None:
+        status, data = post(conn, path, body, secret, ctype)
+        if status != 201:
+            failures.append((status, data[:500]))
 
-    elapsed = run_together([threading.Thread(target=run, args=pair)
-                            for pair in zip(connections, bodies, strict=True)])
+    waves = []
+    for b in range(1, batches + 1):
+        wave = {"copy": copier.rate(COPY_ROWS, into="ledger"), "copy_plain": copier.rate(COPY_ROWS, into="plain")}
+        elapsed = run_together([threading.Thread(target=run, args=(conn, mine[b]))
+                                for conn, mine in zip(connections, bodies, strict=True)])
+        wave["fills"] = clients * 1000 / elapsed
+        waves.append(wave)
     for conn in connections:
         conn.close()
     assert not failures, failures[:3]
-    return clients * batches * 1000 / elapsed
+    return waves
 
 
 def cpu_seconds(server_pid: int) -> dict[str, float]:
@@ -240,47 +254,56 @@ def single_rate(port: int, secret: str, clients: int, seconds: float, max_reques
             "p99_ms": flat[min(len(flat) - 1, int(len(flat) * 0.99))] * 1000, "failures": sum(failures)}
 
 
-COPY_COLUMNS = ["account_id", "external_id", "symbol", "side", "price", "quantity", "fee", "fee_currency", "other_fees",
-                "order_id", "trade_id", "executed_at", "reason", "source", "meta", "received_at", "void_reason"]
+# Rows per COPY: one bulk load of 10,000 rows, one transaction, measures the rate COPY reaches
+# (a COPY of 1,000 rows pays its commit over fewer rows: about 15% slower here, measured).
+COPY_ROWS = 10_000
+COPY_COLUMNS = ["account_id", "bot_id", "external_id", "symbol", "side", "price", "quantity", "fee", "fee_currency",
+                "other_fees", "order_id", "trade_id", "executed_at", "reason", "source", "meta", "received_at", "void_reason"]
 
 
-def copy_rate(rows: int, *, into: str, repeat: int = 3) -> float:
-    """Raw COPY of the same fill rows (same columns and values) — the median of `repeat` runs
-    (the machine is shared: one run is noisy). `into`:
+class Copier:
+    """Raw COPY of the same fill rows as the API's (same columns and values), on one warm
+    connection, as the API's are. `rate(rows, into=)` gives rows/s, committed; `into`:
 
-    - "plain": a table with the fills table's columns and nothing else (no index, no key);
     - "ledger": the fills table itself, as the API writes it: its primary and unique keys,
-      its indexes, check constraints and (deferred) foreign keys, committed. The rows go to
-      an account of their own, so they never meet the API's.
+      its indexes, check constraints and (deferred) foreign keys. The rows go to an account
+      of their own, so they never meet the API's, and name a bot of that account, as the
+      API's rows name theirs (each named bot is a foreign key checked at commit);
+    - "plain": a table with the fills table's columns and nothing else (no index, no key).
     """
-    return statistics.median(_copy_once(rows, into, run) for run in range(repeat))
 
+    def __init__(self):
+        import psycopg
 
-def _copy_once(rows: int, into: str, run: int) -> float:
-    import psycopg
+        self.conn = psycopg.connect(DB_URL.replace("postgres://", "postgresql://"))
+        self.account, self.bot = self.conn.execute(
+            "SELECT a.id, b.id FROM accounts_account a JOIN accounts_bot b ON b.account_id = a.id "
+            "WHERE a.slug = 'copy-reference'").fetchone()
+        self.conn.execute("DROP TABLE IF EXISTS bench_copy")
+        self.conn.execute("CREATE TABLE bench_copy (LIKE trades_fill INCLUDING DEFAULTS INCLUDING IDENTITY)")
+        self.conn.commit()
+        self.runs = 0
+        self.rate(1000, into="ledger")  # warm-up: the connection's caches, as the API's are warm
+        self.rate(1000, into="plain")
 
-    items = fills(f"copy-{into}-{run}", rows)
-    with psycopg.connect(DB_URL.replace("postgres://", "postgresql://")) as conn:
-        if into == "plain":
-            table = "bench_copy"
-            conn.execute("DROP TABLE IF EXISTS bench_copy")
-            conn.execute("CREATE TABLE bench_copy (LIKE trades_fill INCLUDING DEFAULTS INCLUDING IDENTITY)")
-        else:
-            table = "trades_fill"
-        account = conn.execute("SELECT id FROM accounts_account WHERE slug = 'copy-reference'").fetchone()[0]
-        conn.commit()
+    def rate(self, rows: int, *, into: str) -> float:
+        self.runs += 1
+        items = fills(f"copy-{into}-{self.runs}", rows)
+        table = "bench_copy" if into == "plain" else "trades_fill"
         now = datetime.now(UTC)
         start = time.perf_counter()
-        with conn.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(COPY_COLUMNS)}) FROM STDIN") as copy:
+        with self.conn.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(COPY_COLUMNS)}) FROM STDIN") as copy:
             for i in items:
-                copy.write_row((account, i["id"], i["symbol"], i["side"], i["price"], i["quantity"], i["fee"],
-                                i["fee_currency"], "[]", i["order_id"], "", i["executed_at"], "", "bot", "{}", now, ""))
-        conn.commit()
-        elapsed = time.perf_counter() - start
-        if into == "plain":
-            conn.execute("DROP TABLE bench_copy")
-            conn.commit()
-    return rows / elapsed
+                copy.write_row((self.account, self.bot, i["id"], i["symbol"], i["side"], i["price"], i["quantity"],
+                                i["fee"], i["fee_currency"], "[]", i["order_id"], "", i["executed_at"], "", "bot",
+                                "{}", now, ""))
+        self.conn.commit()
+        return rows / (time.perf_counter() - start)
+
+    def close(self) -> None:
+        self.conn.execute("DROP TABLE bench_copy")
+        self.conn.commit()
+        self.conn.close()
 
 
 def profile_batch() -> None:
@@ -301,7 +324,7 @@ def profile_batch() -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--batches", type=int, default=10, help="batches of 1,000 fills per endpoint")
+    parser.add_argument("--batches", type=int, default=20, help="waves (COPY, then a batch of 1,000 fills per client) per endpoint")
     parser.add_argument("--clients", type=int, default=4, help="concurrent single-fill clients")
     parser.add_argument("--seconds", type=float, default=10, help="time bound of the single-fill run")
     parser.add_argument("--max-requests", type=int, default=20000, help="count bound of the single-fill run")
@@ -317,30 +340,43 @@ def main() -> None:
     secret = setup_database()
     if args.profile:
         profile_batch()
-    copy_plain = copy_rate(args.batches * 1000, into="plain")
-    copy = copy_rate(args.batches * 1000, into="ledger")
+    waves: dict[str, list[dict[str, float]]] = {}
+    copier = Copier()
     port = free_port()
     server = start_gunicorn(port, args.workers, args.threads, args.worker_class)
     try:
         if args.only != "single":
-            json_rate = batch_rate(port, secret, args.batches, ndjson=False)
-            ndjson_rate = batch_rate(port, secret, args.batches, ndjson=True)
-            json_rate_2 = batch_rate(port, secret, args.batches, ndjson=False, clients=2)
+            waves["json"] = batch_waves(port, secret, copier, args.batches, ndjson=False)
+            waves["ndjson"] = batch_waves(port, secret, copier, args.batches, ndjson=True)
+            waves["json_2"] = batch_waves(port, secret, copier, args.batches, ndjson=False, clients=2)
+        else:
+            waves["copy"] = [{"copy": copier.rate(COPY_ROWS, into="ledger"),
+                              "copy_plain": copier.rate(COPY_ROWS, into="plain")} for _ in range(args.batches)]
         if args.only != "batch":
             single = single_rate(port, secret, args.clients, args.seconds, args.max_requests,
                                  server_pid=server.pid)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
+        copier.close()
+
+    median = statistics.median
+    every = [w for ws in waves.values() for w in ws]
     print(f"gunicorn: {args.workers} workers x {args.threads} threads (gthread), PostgreSQL, loopback")
-    print(f"(c) COPY into the fills table:        {copy:10.0f} rows/s   (its keys, indexes and constraints)")
-    print(f"    COPY into a plain table:          {copy_plain:10.0f} rows/s   (no index, no key)")
+    print(f"(c) COPY into the fills table:        {median(w['copy'] for w in every):10.0f} rows/s   "
+          f"(its keys, indexes and constraints; {COPY_ROWS:,} rows a COPY, the median of every wave)")
+    print(f"    COPY into a plain table:          {median(w['copy_plain'] for w in every):10.0f} rows/s   "
+          "(no index, no key)")
     if args.only != "single":
-        for label, rate in (("(a) batch /api/v1/fills/ (JSON):    ", json_rate),
-                            ("(a) batch /api/v1/events/ (NDJSON): ", ndjson_rate),
-                            ("(a) batch /api/v1/fills/, 2 clients:", json_rate_2)):
-            print(f"{label}   {rate:10.0f} fills/s   = {rate / copy:.3f} x COPY into the fills table "
-                  f"(target >= 0.3), {rate / copy_plain:.3f} x COPY into a plain table")
+        for label, key in (("(a) batch /api/v1/fills/ (JSON):    ", "json"),
+                           ("(a) batch /api/v1/events/ (NDJSON): ", "ndjson"),
+                           ("(a) batch /api/v1/fills/, 2 clients:", "json_2")):
+            ws = waves[key]
+            print(f"{label}   {median(w['fills'] for w in ws):10.0f} fills/s   "
+                  f"= {median(w['fills'] / w['copy'] for w in ws):.3f} x COPY into the fills table (target >= 0.3), "
+                  f"{median(w['fills'] / w['copy_plain'] for w in ws):.3f} x COPY into a plain table")
+        print("    JSON, 1 client, each wave's ratio: "
+              + " ".join(f"{w['fills'] / w['copy']:.2f}" for w in waves["json"]))
     if args.only != "batch":
         print(f"(b) single fills, {args.clients} clients (a symbol each):   {single['rps']:10.0f} req/s, "
               f"p50 {single['p50_ms']:.1f} ms, p99 {single['p99_ms']:.1f} ms "
