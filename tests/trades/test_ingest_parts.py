@@ -236,3 +236,16 @@ def test_a_request_in_parts_that_rebuilds_a_symbol_runs_outside_the_pipeline(acc
     state.refresh_from_db()
     assert kept == (state.quantity, state.average_price, state.realized_pnl, state.fill_count)
     assert kept[0] == (Decimal(3) if rebuild == "older fill" else Decimal(1))  # 4 bought, 2 sold, +1 or -1
+
+
+@pytest.mark.django_db
+def test_books_that_overflow_in_a_request_of_parts_are_a_400_and_nothing_is_kept(account, parts_of_three):
+    # On PostgreSQL the books' UPDATE is refused inside the pipeline, after the journal was sent.
+    big = "99999999999999999999"
+    record(accounts=[account], items=[fill(1, price="1", quantity=big)], item_type="fill")
+    with pytest.raises(TradebookError) as refused:
+        record(accounts=[account], items=[fill(n, price="1", quantity=big if n == 6 else "1") for n in range(2, 9)],
+               item_type="fill")
+    assert refused.value.status == 400 and "numeric(38,18)" in str(refused.value)
+    assert Fill.objects.count() == 1 and Event.objects.count() == 1
+    assert PositionState.objects.get(account=account).quantity == Decimal(big)
