@@ -15,9 +15,11 @@ and measures:
       (threads, http.client keep-alive), bounded by count and time;
   (c) the raw PostgreSQL COPY rate of the same rows: into the fills table itself (its keys,
       indexes and constraints: what storing these rows costs the database at the least),
-      and into a plain table without any (the bare write rate),
+      into a table with only its keys (primary and unique: what a ledger that
+      refuses a fill twice needs at the least), and into a plain table without any (the bare
+      write rate),
 
-and prints (a) as ratios to both COPY rates. (a) and (c) are measured in waves: a COPY of
+and prints (a) as ratios to the three COPY rates. (a) and (c) are measured in waves: a COPY of
 10,000 rows and one batch of 1,000 fills per client, a moment apart, in turns first; a
 ratio is the median of the waves' own, so neither a drift of the shared machine's speed
 during the run nor the order favours either side. `--profile` also profiles one 1,000-fill
@@ -156,10 +158,10 @@ def run_together(threads: list[threading.Thread]) -> float:
 
 def batch_waves(port: int, secret: str, copier: "Copier", batches: int, *, ndjson: bool,
                 clients: int = 1) -> list[dict[str, float]]:
-    """`batches` waves: in each, a COPY (into the fills table, then a plain table)
+    """`batches` waves: in each, a COPY (into the fills table, a keyed and a plain table)
     and one batch of 1,000 fills per client, posted at once — COPY first in odd waves, the
     batch first in even ones. Each wave's figures
-    ({"copy", "copy_plain", "fills"}, per second) are measured a moment apart, so a drift of
+    ({"copy", "copy_keyed", "copy_plain", "fills"}, per second) are measured a moment apart, so a drift of
     the shared machine's speed touches both sides of its ratios alike. Each client is a bot
     with its own symbols, posting in time order (clients sharing a symbol would serialize on
     its position)."""
@@ -187,7 +189,7 @@ def batch_waves(port: int, secret: str, copier: "Copier", batches: int, *, ndjso
             failures.append((status, data[:500]))
 
     def copies() -> dict[str, float]:
-        return {"copy": copier.rate(COPY_ROWS, into="ledger"), "copy_plain": copier.rate(COPY_ROWS, into="plain")}
+        return {into: copier.rate(COPY_ROWS, into=table) for into, table in COPY_TABLES.items()}
 
     waves = []
     for b in range(1, batches + 1):
@@ -269,6 +271,10 @@ COPY_COLUMNS = ["account_id", "bot_id", "external_id", "symbol", "side", "price"
                 "other_fees", "order_id", "trade_id", "executed_at", "reason", "source", "meta", "received_at", "void_reason"]
 
 
+# A wave's figure -> the table COPY writes (Copier.rate's `into`).
+COPY_TABLES = {"copy": "ledger", "copy_keyed": "keyed", "copy_plain": "plain"}
+
+
 class Copier:
     """Raw COPY of the same fill rows as the API's (same columns and values), on one warm
     connection, as the API's are. `rate(rows, into=)` gives rows/s, committed; `into`:
@@ -277,8 +283,12 @@ class Copier:
       its indexes, check constraints and (deferred) foreign keys. The rows go to an account
       of their own, so they never meet the API's, and name a bot of that account, as the
       API's rows name theirs (each named bot is a foreign key checked at commit);
+    - "keyed": a table with the fills table's columns, its primary key and its unique key
+      (account, symbol, id), and nothing else (no other index, no check, no foreign key);
     - "plain": a table with the fills table's columns and nothing else (no index, no key).
     """
+
+    TABLES = {"ledger": "trades_fill", "keyed": "bench_copy_keyed", "plain": "bench_copy"}
 
     def __init__(self):
         import psycopg
@@ -287,17 +297,19 @@ class Copier:
         self.account, self.bot = self.conn.execute(
             "SELECT a.id, b.id FROM accounts_account a JOIN accounts_bot b ON b.account_id = a.id "
             "WHERE a.slug = 'copy-reference'").fetchone()
-        self.conn.execute("DROP TABLE IF EXISTS bench_copy")
-        self.conn.execute("CREATE TABLE bench_copy (LIKE trades_fill INCLUDING DEFAULTS INCLUDING IDENTITY)")
+        for table in ("bench_copy", "bench_copy_keyed"):
+            self.conn.execute(f"DROP TABLE IF EXISTS {table}")
+            self.conn.execute(f"CREATE TABLE {table} (LIKE trades_fill INCLUDING DEFAULTS INCLUDING IDENTITY)")
+        self.conn.execute("ALTER TABLE bench_copy_keyed ADD PRIMARY KEY (id), ADD UNIQUE (account_id, symbol, external_id)")
         self.conn.commit()
         self.runs = 0
-        self.rate(1000, into="ledger")  # warm-up: the connection's caches, as the API's are warm
-        self.rate(1000, into="plain")
+        for into in self.TABLES:  # warm-up: the connection's caches, as the API's are warm
+            self.rate(1000, into=into)
 
     def rate(self, rows: int, *, into: str) -> float:
         self.runs += 1
         items = fills(f"copy-{into}-{self.runs}", rows)
-        table = "bench_copy" if into == "plain" else "trades_fill"
+        table = self.TABLES[into]
         now = datetime.now(UTC)
         start = time.perf_counter()
         with self.conn.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(COPY_COLUMNS)}) FROM STDIN") as copy:
@@ -309,7 +321,7 @@ class Copier:
         return rows / (time.perf_counter() - start)
 
     def close(self) -> None:
-        self.conn.execute("DROP TABLE bench_copy")
+        self.conn.execute("DROP TABLE bench_copy, bench_copy_keyed")
         self.conn.commit()
         self.conn.close()
 
@@ -358,8 +370,8 @@ def main() -> None:
             waves["ndjson"] = batch_waves(port, secret, copier, args.batches, ndjson=True)
             waves["json_2"] = batch_waves(port, secret, copier, args.batches, ndjson=False, clients=2)
         else:
-            waves["copy"] = [{"copy": copier.rate(COPY_ROWS, into="ledger"),
-                              "copy_plain": copier.rate(COPY_ROWS, into="plain")} for _ in range(args.batches)]
+            waves["copy"] = [{into: copier.rate(COPY_ROWS, into=table) for into, table in COPY_TABLES.items()}
+                             for _ in range(args.batches)]
         if args.only != "batch":
             single = single_rate(port, secret, args.clients, args.seconds, args.max_requests,
                                  server_pid=server.pid)
@@ -373,6 +385,8 @@ def main() -> None:
     print(f"gunicorn: {args.workers} workers x {args.threads} threads (gthread), PostgreSQL, loopback")
     print(f"(c) COPY into the fills table:        {median(w['copy'] for w in every):10.0f} rows/s   "
           f"(its keys, indexes and constraints; {COPY_ROWS:,} rows a COPY, the median of every wave)")
+    print(f"    COPY into a keyed table:          {median(w['copy_keyed'] for w in every):10.0f} rows/s   "
+          "(the fills' columns, primary and unique keys only)")
     print(f"    COPY into a plain table:          {median(w['copy_plain'] for w in every):10.0f} rows/s   "
           "(no index, no key)")
     if args.only != "single":
@@ -382,7 +396,8 @@ def main() -> None:
             ws = waves[key]
             print(f"{label}   {median(w['fills'] for w in ws):10.0f} fills/s   "
                   f"= {median(w['fills'] / w['copy'] for w in ws):.3f} x COPY into the fills table (target >= 0.3), "
-                  f"{median(w['fills'] / w['copy_plain'] for w in ws):.3f} x COPY into a plain table")
+                  f"{median(w['fills'] / w['copy_keyed'] for w in ws):.3f} x into a keyed table, "
+                  f"{median(w['fills'] / w['copy_plain'] for w in ws):.3f} x into a plain table")
         print("    JSON, 1 client, each wave's ratio: "
               + " ".join(f"{w['fills'] / w['copy']:.2f}" for w in waves["json"]))
     if args.only != "batch":
