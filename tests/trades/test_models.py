@@ -134,6 +134,59 @@ def test_the_journal_is_append_only():
     assert Event.objects.get(pk=event.pk).type == "log"
 
 
+def test_a_journal_line_must_name_an_account_that_exists():
+    a, b = make_account(), make_account()
+    nowhere = Account.objects.order_by("-pk").values_list("pk", flat=True)[0] + 1000
+    rejects(lambda: Event.objects.create(account_id=nowhere, type="log", raw={}, received_at=NOW))
+    line = {"type": "log", "raw": {}, "received_at": NOW}
+    # One statement of lines for several accounts (as a request journals them): one missing is refused.
+    rejects(lambda: Event.objects.bulk_create([Event(account=a, **line), Event(account_id=nowhere, **line),
+                                               Event(account=b, **line)]))
+    Event.objects.bulk_create([Event(account=a, **line), Event(account=b, **line), Event(account=a, **line)])
+    assert Event.objects.count() == 3
+
+
+def _postgresql_only():
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite leaves deleting an account to Django's PROTECT (see trades migration 0006)")
+
+
+def test_the_database_refuses_to_delete_an_account_the_journal_names():
+    from django.db import connection
+
+    _postgresql_only()
+    named, unnamed = make_account(), make_account()
+    Event.objects.create(account=named, type="log", raw={}, received_at=NOW)
+
+    def delete(account):
+        with connection.cursor() as cursor:  # past Django's PROTECT, as raw SQL would go
+            cursor.execute("DELETE FROM accounts_account WHERE id = %s", [account.pk])
+
+    rejects(lambda: delete(named))
+    delete(unnamed)
+    assert list(Account.objects.values_list("pk", flat=True)) == [named.pk]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_account_cannot_be_deleted_under_a_request_journaling_to_it():
+    """The check locks the accounts it finds (FOR KEY SHARE, as a foreign key's does): a delete
+    from another connection waits for the writer instead of leaving its lines orphaned."""
+    import psycopg
+    from django.db import connection
+
+    _postgresql_only()
+    account = make_account()
+    with transaction.atomic():
+        Event.objects.create(account=account, type="log", raw={}, received_at=NOW)
+        with psycopg.connect(**connection.get_connection_params(), autocommit=True) as other:
+            other.execute("SET lock_timeout = '200ms'")
+            with pytest.raises(psycopg.errors.LockNotAvailable):
+                other.execute("DELETE FROM accounts_account WHERE id = %s", [account.pk])
+    assert Event.objects.filter(account=account).count() == 1
+
+
 def test_a_bot_or_token_named_by_the_journal_cannot_be_deleted():
     from django.db.models import RestrictedError
 
