@@ -161,7 +161,7 @@ def batch_waves(port: int, secret: str, copier: "Copier", batches: int, *, ndjso
     """`batches` waves: in each, a COPY (into the fills table, a keyed and a plain table)
     and one batch of 1,000 fills per client, posted at once — COPY first in odd waves, the
     batch first in even ones. Each wave's figures
-    ({"copy", "copy_keyed", "copy_plain", "fills"}, per second) are measured a moment apart, so a drift of
+    ({"ledger", "keyed", "plain", "fills"}, per second) are measured a moment apart, so a drift of
     the shared machine's speed touches both sides of its ratios alike. Each client is a bot
     with its own symbols, posting in time order (clients sharing a symbol would serialize on
     its position)."""
@@ -188,18 +188,15 @@ def batch_waves(port: int, secret: str, copier: "Copier", batches: int, *, ndjso
         if status != 201:
             failures.append((status, data[:500]))
 
-    def copies() -> dict[str, float]:
-        return {into: copier.rate(COPY_ROWS, into=table) for into, table in COPY_TABLES.items()}
-
     waves = []
     for b in range(1, batches + 1):
         # Whichever runs second pays for the dirty pages the first left (a batch right after
         # COPY's 20,000 rows ran 3-6% slower than after a batch; COPY after a batch 1-2% slower
         # than after COPY, measured): the order alternates, so neither side always goes second.
-        first = copies() if b % 2 else {}
+        first = copier.rates(COPY_ROWS) if b % 2 else {}
         elapsed = run_together([threading.Thread(target=run, args=(conn, mine[b]))
                                 for conn, mine in zip(connections, bodies, strict=True)])
-        wave = first or copies()
+        wave = first or copier.rates(COPY_ROWS)
         wave["fills"] = clients * 1000 / elapsed
         waves.append(wave)
     for conn in connections:
@@ -271,10 +268,6 @@ COPY_COLUMNS = ["account_id", "bot_id", "external_id", "symbol", "side", "price"
                 "other_fees", "order_id", "trade_id", "executed_at", "reason", "source", "meta", "received_at", "void_reason"]
 
 
-# A wave's figure -> the table COPY writes (Copier.rate's `into`).
-COPY_TABLES = {"copy": "ledger", "copy_keyed": "keyed", "copy_plain": "plain"}
-
-
 class Copier:
     """Raw COPY of the same fill rows as the API's (same columns and values), on one warm
     connection, as the API's are. `rate(rows, into=)` gives rows/s, committed; `into`:
@@ -303,8 +296,7 @@ class Copier:
         self.conn.execute("ALTER TABLE bench_copy_keyed ADD PRIMARY KEY (id), ADD UNIQUE (account_id, symbol, external_id)")
         self.conn.commit()
         self.runs = 0
-        for into in self.TABLES:  # warm-up: the connection's caches, as the API's are warm
-            self.rate(1000, into=into)
+        self.rates(1000)  # warm-up: the connection's caches, as the API's are warm
 
     def rate(self, rows: int, *, into: str) -> float:
         self.runs += 1
@@ -319,6 +311,10 @@ class Copier:
                                 "{}", now, ""))
         self.conn.commit()
         return rows / (time.perf_counter() - start)
+
+    def rates(self, rows: int) -> dict[str, float]:
+        """rows/s into each table, one after the other: {"ledger", "keyed", "plain"}."""
+        return {into: self.rate(rows, into=into) for into in self.TABLES}
 
     def close(self) -> None:
         self.conn.execute("DROP TABLE bench_copy, bench_copy_keyed")
@@ -370,8 +366,7 @@ def main() -> None:
             waves["ndjson"] = batch_waves(port, secret, copier, args.batches, ndjson=True)
             waves["json_2"] = batch_waves(port, secret, copier, args.batches, ndjson=False, clients=2)
         else:
-            waves["copy"] = [{into: copier.rate(COPY_ROWS, into=table) for into, table in COPY_TABLES.items()}
-                             for _ in range(args.batches)]
+            waves["copy"] = [copier.rates(COPY_ROWS) for _ in range(args.batches)]
         if args.only != "batch":
             single = single_rate(port, secret, args.clients, args.seconds, args.max_requests,
                                  server_pid=server.pid)
@@ -383,11 +378,11 @@ def main() -> None:
     median = statistics.median
     every = [w for ws in waves.values() for w in ws]
     print(f"gunicorn: {args.workers} workers x {args.threads} threads (gthread), PostgreSQL, loopback")
-    print(f"(c) COPY into the fills table:        {median(w['copy'] for w in every):10.0f} rows/s   "
+    print(f"(c) COPY into the fills table:        {median(w['ledger'] for w in every):10.0f} rows/s   "
           f"(its keys, indexes and constraints; {COPY_ROWS:,} rows a COPY, the median of every wave)")
-    print(f"    COPY into a keyed table:          {median(w['copy_keyed'] for w in every):10.0f} rows/s   "
+    print(f"    COPY into a keyed table:          {median(w['keyed'] for w in every):10.0f} rows/s   "
           "(the fills' columns, primary and unique keys only)")
-    print(f"    COPY into a plain table:          {median(w['copy_plain'] for w in every):10.0f} rows/s   "
+    print(f"    COPY into a plain table:          {median(w['plain'] for w in every):10.0f} rows/s   "
           "(no index, no key)")
     if args.only != "single":
         for label, key in (("(a) batch /api/v1/fills/ (JSON):    ", "json"),
@@ -395,11 +390,11 @@ def main() -> None:
                            ("(a) batch /api/v1/fills/, 2 clients:", "json_2")):
             ws = waves[key]
             print(f"{label}   {median(w['fills'] for w in ws):10.0f} fills/s   "
-                  f"= {median(w['fills'] / w['copy'] for w in ws):.3f} x COPY into the fills table (target >= 0.3), "
-                  f"{median(w['fills'] / w['copy_keyed'] for w in ws):.3f} x into a keyed table, "
-                  f"{median(w['fills'] / w['copy_plain'] for w in ws):.3f} x into a plain table")
+                  f"= {median(w['fills'] / w['ledger'] for w in ws):.3f} x COPY into the fills table (target >= 0.3), "
+                  f"{median(w['fills'] / w['keyed'] for w in ws):.3f} x into a keyed table, "
+                  f"{median(w['fills'] / w['plain'] for w in ws):.3f} x into a plain table")
         print("    JSON, 1 client, each wave's ratio: "
-              + " ".join(f"{w['fills'] / w['copy']:.2f}" for w in waves["json"]))
+              + " ".join(f"{w['fills'] / w['ledger']:.2f}" for w in waves["json"]))
     if args.only != "batch":
         print(f"(b) single fills, {args.clients} clients (a symbol each):   {single['rps']:10.0f} req/s, "
               f"p50 {single['p50_ms']:.1f} ms, p99 {single['p99_ms']:.1f} ms "

@@ -4,7 +4,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from accounts.models import Account, Bot
@@ -147,15 +147,11 @@ def test_a_journal_line_must_name_an_account_that_exists():
 
 
 def _postgresql_only():
-    from django.db import connection
-
     if connection.vendor != "postgresql":
         pytest.skip("SQLite leaves deleting an account to Django's PROTECT (see trades migration 0006)")
 
 
 def test_the_database_refuses_to_delete_an_account_the_journal_names():
-    from django.db import connection
-
     _postgresql_only()
     named, unnamed = make_account(), make_account()
     Event.objects.create(account=named, type="log", raw={}, received_at=NOW)
@@ -174,7 +170,6 @@ def test_an_account_cannot_be_deleted_under_a_request_journaling_to_it():
     """The check locks the accounts it finds (FOR KEY SHARE, as a foreign key's does): a delete
     from another connection waits for the writer instead of leaving its lines orphaned."""
     import psycopg
-    from django.db import connection
 
     _postgresql_only()
     account = make_account()

@@ -200,9 +200,9 @@ def _write(request: _Request) -> IngestResult:
     is found, each part's keyed items go to the database at once, one statement per account and
     type (fills, cash flows, marks, snapshots, signals, trade opens). Once every item is checked
     (every error at once, and then nothing is kept), the keyed outcomes are settled; per account
-    orders follow, then trade updates and closes in the order posted, then voids; then the books,
-    then the journal. So a mixed /events/ request may open, change and close a trade, or post
-    and void a fill."""
+    orders follow, then trade updates and closes in the order posted, then voids; then the books
+    and the journal (sent before the books are computed, so the server can write it meanwhile).
+    So a mixed /events/ request may open, change and close a trade, or post and void a fill."""
     from trades import books
 
     received_at = timezone.now()
