@@ -49,6 +49,8 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -119,6 +121,20 @@ def setup_database() -> str:
     Bot.objects.create(account=reference, key=BOT)
     _token, secret = issue_token(name="bench", account_slugs=["bench"])
     return secret
+
+
+@contextmanager
+def serving(args, settings: str = "tradebook.settings") -> Iterator[tuple[int, subprocess.Popen, "Copier"]]:
+    """The COPY references' connection and gunicorn on a free port, for the block; both closed after."""
+    copier = Copier()
+    port = free_port()
+    server = start_gunicorn(port, args.workers, args.threads, args.worker_class, settings=settings)
+    try:
+        yield port, server, copier
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+        copier.close()
 
 
 def start_gunicorn(port: int, workers: int, threads: int, worker_class: str = "gthread",
@@ -399,10 +415,7 @@ def main() -> None:
     if args.profile:
         profile_batch()
     waves: dict[str, list[dict[str, float]]] = {}
-    copier = Copier()
-    port = free_port()
-    server = start_gunicorn(port, args.workers, args.threads, args.worker_class)
-    try:
+    with serving(args) as (port, server, copier):
         if args.only != "single":
             waves["json"] = batch_waves(port, secret, copier, args.batches, ndjson=False)
             waves["ndjson"] = batch_waves(port, secret, copier, args.batches, ndjson=True)
@@ -412,10 +425,6 @@ def main() -> None:
         if args.only != "batch":
             single = single_rate(port, secret, args.clients, args.seconds, args.max_requests,
                                  server_pid=server.pid)
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
-        copier.close()
 
     median = statistics.median
     every = [w for ws in waves.values() for w in ws]
@@ -450,15 +459,8 @@ def main() -> None:
 
 def calibrate(args) -> None:
     secret = setup_database()
-    copier = Copier()
-    port = free_port()
-    server = start_gunicorn(port, args.workers, args.threads, args.worker_class, settings="bench.calibration_settings")
-    try:
+    with serving(args, settings="bench.calibration_settings") as (port, _server, copier):
         waves = calibration_waves(port, secret, copier, args.batches)
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
-        copier.close()
     median = statistics.median
     print(f"calibration: {len(waves)} waves, one client, batches of 1,000 fills; COPY of {COPY_ROWS:,} rows")
     print(f"    COPY into the fills table {median(w['ledger'] for w in waves):8.0f} rows/s, "
