@@ -1,0 +1,100 @@
+"""The fault suite: tradebook run as in production (gunicorn, PostgreSQL, Celery on Redis) and hurt
+from outside — processes killed with SIGKILL, the database stopped in immediate mode, the same
+fills posted by many clients at once — then the books checked against what the clients sent.
+
+    .venv/bin/python -m pytest tests/faults -m faults -p no:cacheprovider -s
+
+Every test here carries the `faults` mark, and is deselected unless the `-m` expression names
+`faults`: the normal suite (`bin/test`, which collects tests/) must not start clusters and
+servers for minutes. The tests talk to their own PostgreSQL cluster (initdb in a temporary
+folder, a free port, its own log), never to Django's test database: no `db` fixture, and
+nothing here imports Django, so collecting them needs no database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.faults.harness import REGISTRY, PgCluster, app_env, clean_up_on_sigterm, manage
+
+HERE = Path(__file__).resolve().parent
+ACCOUNT = "faults"
+TEMPLATE_DB = "tradebook_template"
+
+_deselected_here = 0
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "faults: starts its own PostgreSQL cluster, gunicorn and Celery and kills them "
+                   "(run with -m faults; deselected otherwise)")
+
+
+def pytest_collection_modifyitems(config, items):
+    global _deselected_here
+    if "faults" in (config.getoption("markexpr", "") or ""):
+        return  # the -m expression decides, as usual
+    ours = [item for item in items if HERE in Path(str(item.path)).resolve().parents]
+    if ours:
+        _deselected_here = len(ours)
+        config.hook.pytest_deselected(items=ours)
+        items[:] = [item for item in items if item not in ours]
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _deselected_here:
+        terminalreporter.write_line(f"tests/faults: {_deselected_here} fault tests deselected (run them with -m faults)")
+
+
+@dataclass(frozen=True)
+class Template:
+    """A migrated database with one paper account and a token for it; each test copies it."""
+
+    cluster: PgCluster
+    dbname: str
+    account: str
+    token: str
+
+
+@pytest.fixture(scope="session")
+def cluster():
+    clean_up_on_sigterm()
+    pg = PgCluster()
+    try:
+        pg.create()
+        yield pg
+    finally:
+        pg.destroy()
+        REGISTRY.kill_all()
+
+
+@pytest.fixture(scope="session")
+def template(cluster, tmp_path_factory) -> Template:
+    cluster.query("postgres", f"CREATE DATABASE {TEMPLATE_DB}")
+    env = app_env(cluster.url(TEMPLATE_DB), tmp_path_factory.mktemp("template-data"))
+    manage(env, "migrate", "--noinput")
+    manage(env, "create_account", "--slug", ACCOUNT, "--name", "Fault suite", "--exchange", "paper",
+           "--kind", "paper", "--base-currency", "USDT", "--initial-capital", "10000")
+    issued = manage(env, "issue_token", "--account", ACCOUNT, "--name", "faults-bot")
+    token = issued.stdout.strip().splitlines()[-1].strip()
+    return Template(cluster=cluster, dbname=TEMPLATE_DB, account=ACCOUNT, token=token)
+
+
+@pytest.fixture
+def database(template, request) -> str:
+    """A fresh copy of the template for this test (CREATE DATABASE … TEMPLATE: a file copy, no migrate)."""
+    name = "tradebook_" + request.node.name.removeprefix("test_").replace("-", "_")[:40]
+    template.cluster.query("postgres", f"CREATE DATABASE {name} TEMPLATE {template.dbname}")
+    return name
+
+
+@pytest.fixture
+def services():
+    """Every Service a test starts; all stopped at its end, passed or failed."""
+    started = []
+    yield started
+    for service in reversed(started):
+        service.stop()
