@@ -9,13 +9,11 @@ outage is answered 503 with Retry-After — never 500.
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import threading
 import time
 from collections import Counter
-from datetime import datetime
 from decimal import Decimal
 
 import pytest
@@ -31,7 +29,7 @@ from tests.faults.harness import (
     print_figures,
     server_errors_in_log,
 )
-from tests.faults.recompute import average_cost
+from tests.faults.storms import content_differences, position_differences, stored_fills
 
 pytestmark = [pytest.mark.faults]
 
@@ -197,24 +195,14 @@ def test_acknowledged_fills_survive_kills_and_database_crashes(template, databas
         not_json_503 += r["not_json_503"]
 
     # --- what the database holds ------------------------------------------------------------------
-    rows = cluster.query(database, """
-        SELECT f.symbol, f.external_id, f.side, f.price, f.quantity, f.fee, f.fee_currency, f.executed_at
-        FROM trades_fill f JOIN accounts_account a ON a.id = f.account_id WHERE a.slug = %s""", (template.account,))
+    rows = stored_fills(cluster, database, template.account)
     stored = Counter(external_id for _s, external_id, *_rest in rows)
     stored_ids = set(stored)
     lost = acked - stored_ids
     duplicated = {k: n for k, n in stored.items() if n > 1}
     never_sent = stored_ids - set(sent)
     stored_unacked = stored_ids & unacked
-    mismatched = []
-    for symbol, external_id, side, price, quantity, fee, fee_currency, executed_at in rows:
-        f = sent.get(external_id)
-        if f is None:
-            continue
-        if (symbol, side, price, quantity, fee, fee_currency, executed_at) != (
-                f["symbol"], f["side"], Decimal(f["price"]), Decimal(f["quantity"]), Decimal(f["fee"]),
-                f["fee_currency"], datetime.fromisoformat(f["executed_at"])):
-            mismatched.append(external_id)
+    mismatched = content_differences([row for row in rows if row[1] in sent], sent)
     db_notional, db_fees = cluster.query(database, """
         SELECT coalesce(sum(f.price * f.quantity), 0), coalesce(sum(f.fee), 0)
         FROM trades_fill f JOIN accounts_account a ON a.id = f.account_id WHERE a.slug = %s""",
@@ -224,27 +212,8 @@ def test_acknowledged_fills_survive_kills_and_database_crashes(template, databas
     sent_fees = sum((Decimal(f["fee"]) for f in acked_fills), Decimal(0))
 
     # --- the books: the API's positions against an independent recomputation ----------------------
-    expected = average_cost([sent[i] for i in stored_ids if i in sent])
-    status, _h, body = http_request(server.port, "GET", f"/api/v1/accounts/{template.account}/positions/",
-                                    token=template.token)
-    position_differences = []
-    if status != 200:
-        position_differences.append(f"GET positions answered {status}: {body[:300]!r}")
-    else:
-        answered = {p["symbol"]: p for p in json.loads(body)["results"]}
-        for symbol in sorted(set(expected) | set(answered)):
-            want, got = expected.get(symbol), answered.get(symbol)
-            if want is None or got is None:
-                position_differences.append(f"{symbol}: expected {want}, API {got}")
-                continue
-            for name in ("quantity", "average_price", "realized_pnl", "fees"):
-                mine = getattr(want, name)
-                theirs = got.get(name)
-                theirs = None if theirs is None else Decimal(str(theirs))
-                if name == "average_price" and want.quantity == 0 and theirs in (None, Decimal(0)):
-                    continue  # a flat position has no average price (SPEC 5: q == 0 clears p)
-                if mine != theirs:
-                    position_differences.append(f"{symbol} {name}: recomputed {mine}, API {theirs}")
+    stored_sent = [sent[i] for i in stored_ids if i in sent]
+    differences = position_differences(server.port, template.token, template.account, stored_sent)
     verify = manage(env, "verify_ledger", "--account", template.account, check=False)
     failures: list[str] = []
     metrics_result = check_metrics(server.port, failures)
@@ -290,8 +259,8 @@ def test_acknowledged_fills_survive_kills_and_database_crashes(template, databas
         "sum price x quantity, acknowledged": sent_notional,
         "sum fees, database": db_fees,
         "sum fees, acknowledged": sent_fees,
-        "positions compared (symbols)": len(expected),
-        "position differences": position_differences,
+        "positions compared (symbols)": len({f["symbol"] for f in stored_sent}),
+        "position differences": differences,
         "verify_ledger exit code": verify.returncode,
         "gunicorn kills": f"{server.worker_kills} workers, {server.master_kills} masters "
                           f"({server.worker_kills + server.master_kills} in all)",
@@ -336,8 +305,8 @@ def test_acknowledged_fills_survive_kills_and_database_crashes(template, databas
     if (db_notional, db_fees) != (sent_notional, sent_fees):
         failures.append(f"sums differ: price x quantity {db_notional} stored vs {sent_notional} acknowledged, "
                         f"fees {db_fees} vs {sent_fees}")
-    if position_differences:
-        failures.append(f"positions differ from the recomputation: {position_differences[:8]}")
+    if differences:
+        failures.append(f"positions differ from the recomputation: {differences[:8]}")
     if verify.returncode != 0:
         failures.append(f"verify_ledger exited {verify.returncode}: {(verify.stdout + verify.stderr)[-1500:]}")
     if five_hundreds:
