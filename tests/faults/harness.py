@@ -278,16 +278,20 @@ class PgCluster:
 
 
 def deadlocks_in(log_text: str) -> dict:
-    """What the database log says about locks: deadlocks (with the statements that lost), lock waits."""
+    """What the database log says about locks: deadlocks (with where and in which statement), lock waits."""
     lines = log_text.splitlines()
     deadlocks = [i for i, line in enumerate(lines) if "ERROR:  deadlock detected" in line]
-    statements = Counter()
+    statements: Counter = Counter()
     for i in deadlocks:
-        for line in lines[i + 1:i + 8]:
-            if "STATEMENT:" in line:
-                statement = " ".join(line.split("STATEMENT:", 1)[1].split())
-                statements[statement[:160]] += 1
-                break
+        context = statement = ""
+        for line in lines[i + 1:i + 400]:
+            if "ERROR:  " in line or "LOG:  " in line:
+                break  # the next record
+            if "CONTEXT:  " in line:
+                context = " ".join(line.split("CONTEXT:  ", 1)[1].split())
+            elif "STATEMENT:  " in line:
+                statement = " ".join(line.split("STATEMENT:  ", 1)[1].split())
+        statements[f"{statement[:70]}… [{context[:90]}]"] += 1
     waits = sum(1 for line in lines if "still waiting for" in line)
     return {"deadlocks": len(deadlocks), "lock_waits_logged": waits, "deadlock_statements": statements}
 
