@@ -2,20 +2,25 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from accounts.fields import AmountField
+from core.fields import AmountField
+
+
+class AccountKind(models.TextChoices):
+    PAPER = "paper"
+    TESTNET = "testnet"
+    LIVE = "live"
+
+
+class CostBasis(models.TextChoices):
+    AVERAGE = "average", "average cost"
+    FIFO = "fifo", "first in, first out"
 
 
 class Account(models.Model):
     """One exchange or paper account: the unit of bookkeeping and of isolation."""
 
-    class Kind(models.TextChoices):
-        PAPER = "paper"
-        TESTNET = "testnet"
-        LIVE = "live"
-
-    class CostBasis(models.TextChoices):
-        AVERAGE = "average", "average cost"
-        FIFO = "fifo", "first in, first out"
+    Kind = AccountKind
+    CostBasis = CostBasis
 
     slug = models.SlugField(max_length=64, unique=True)
     name = models.CharField(max_length=200)
@@ -34,8 +39,8 @@ class Account(models.Model):
     class Meta:
         ordering = ["slug"]
         constraints = [
-            models.CheckConstraint(condition=Q(kind__in=["paper", "testnet", "live"]), name="account_kind_valid"),
-            models.CheckConstraint(condition=Q(cost_basis__in=["average", "fifo"]), name="account_cost_basis_valid"),
+            models.CheckConstraint(condition=Q(kind__in=AccountKind.values), name="account_kind_valid"),
+            models.CheckConstraint(condition=Q(cost_basis__in=CostBasis.values), name="account_cost_basis_valid"),
             models.CheckConstraint(condition=~Q(slug=""), name="account_slug_not_empty"),
             models.CheckConstraint(condition=~Q(base_currency=""), name="account_base_currency_not_empty"),
         ]

@@ -6,9 +6,9 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
-from accounts.errors import TradebookError
 from accounts.models import Account
-from accounts.values import BadValue, parse_amount
+from core.amounts import parse_amount
+from core.errors import BadValue, TradebookError
 
 
 def create_account(

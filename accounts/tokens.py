@@ -11,8 +11,8 @@ from collections.abc import Iterable
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.errors import TradebookError
 from accounts.models import Account, ApiToken
+from core.errors import TradebookError
 
 TOKEN_PREFIX = "tb_"
 

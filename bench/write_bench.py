@@ -377,7 +377,7 @@ class Copier:
 
 def profile_batch() -> None:
     from accounts.models import Account
-    from trades.api.parsers import loads_exact
+    from core.exact_json import loads_exact
     from trades.ingest import record
 
     account = Account.objects.get(slug="bench")

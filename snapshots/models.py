@@ -10,8 +10,8 @@ whatever the number of beats, workers or redeliveries.
 from django.db import models
 from django.db.models import Q
 
-from accounts.fields import AmountField
 from accounts.models import Account, Bot
+from core.fields import AmountField
 
 
 class SnapshotSource(models.TextChoices):
@@ -44,11 +44,14 @@ class Mark(models.Model):
         return f"{self.symbol} {self.price} @ {self.ts:%Y-%m-%d %H:%M:%S}"
 
 
+class PositionSide(models.TextChoices):
+    LONG = "long"
+    SHORT = "short"
+    FLAT = "flat"
+
+
 class PositionSnapshot(models.Model):
-    class Side(models.TextChoices):
-        LONG = "long"
-        SHORT = "short"
-        FLAT = "flat"
+    Side = PositionSide
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="position_snapshots", db_index=False)
     bot = models.ForeignKey(Bot, on_delete=models.SET_NULL, null=True, blank=True, related_name="position_snapshots")
@@ -72,17 +75,17 @@ class PositionSnapshot(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["account", "symbol", "exchange_ts"], name="positionsnapshot_unique_key",
-                condition=Q(source="reported"),
+                condition=Q(source=SnapshotSource.REPORTED),
             ),
             models.UniqueConstraint(
                 fields=["account", "symbol", "bucket"], name="positionsnapshot_unique_bucket",
-                condition=Q(source="computed"),
+                condition=Q(source=SnapshotSource.COMPUTED),
             ),
-            models.CheckConstraint(condition=Q(side__in=["long", "short", "flat"]), name="positionsnapshot_side_valid"),
+            models.CheckConstraint(condition=Q(side__in=PositionSide.values), name="positionsnapshot_side_valid"),
             models.CheckConstraint(condition=Q(size__gte=0), name="positionsnapshot_size_not_negative"),
-            models.CheckConstraint(condition=Q(source__in=["reported", "computed"]), name="positionsnapshot_source_valid"),
+            models.CheckConstraint(condition=Q(source__in=SnapshotSource.values), name="positionsnapshot_source_valid"),
             models.CheckConstraint(
-                condition=Q(source="reported") | Q(bucket__isnull=False), name="positionsnapshot_computed_has_bucket"
+                condition=Q(source=SnapshotSource.REPORTED) | Q(bucket__isnull=False), name="positionsnapshot_computed_has_bucket"
             ),
         ]
         indexes = [
@@ -152,19 +155,19 @@ class EquitySnapshot(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["account", "bot", "exchange_ts"], name="equitysnapshot_unique_key",
-                condition=Q(source="reported", bot__isnull=False),
+                condition=Q(source=SnapshotSource.REPORTED, bot__isnull=False),
             ),
             models.UniqueConstraint(
                 fields=["account", "exchange_ts"], name="equitysnapshot_unique_key_no_bot",
-                condition=Q(source="reported", bot__isnull=True),
+                condition=Q(source=SnapshotSource.REPORTED, bot__isnull=True),
             ),
             # One computed snapshot per account per interval, whatever the number of beats or workers.
             models.UniqueConstraint(
-                fields=["account", "bucket"], name="equitysnapshot_unique_bucket", condition=Q(source="computed"),
+                fields=["account", "bucket"], name="equitysnapshot_unique_bucket", condition=Q(source=SnapshotSource.COMPUTED),
             ),
-            models.CheckConstraint(condition=Q(source__in=["reported", "computed"]), name="equitysnapshot_source_valid"),
+            models.CheckConstraint(condition=Q(source__in=SnapshotSource.values), name="equitysnapshot_source_valid"),
             models.CheckConstraint(
-                condition=Q(source="reported") | Q(bucket__isnull=False), name="equitysnapshot_computed_has_bucket"
+                condition=Q(source=SnapshotSource.REPORTED) | Q(bucket__isnull=False), name="equitysnapshot_computed_has_bucket"
             ),
         ]
         indexes = [

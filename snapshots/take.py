@@ -27,11 +27,12 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from accounts.models import Account
-from accounts.values import AMOUNT_CONTEXT, AMOUNT_LIMIT, decimal_str
+from core.amounts import AMOUNT_CONTEXT, AMOUNT_LIMIT, decimal_str, q18
+from core.sql.inserts import full_row, insert_columns, insert_rows
+from core.sql.reads import RowLoader
+from core.sql.statements import run_prepared
 from snapshots.models import EquitySnapshot, PositionSnapshot, SnapshotSource
 from trades import books
-from trades.books.cost import q18
-from trades.ingest.sql import RowLoader, full_row, insert_columns, insert_rows, run_prepared
 
 CREATED = "created"
 DUPLICATE = "duplicate"

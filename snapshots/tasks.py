@@ -1,13 +1,8 @@
 """Celery tasks of the snapshot round and of retention. Thin: they take ids and call services.
 
-Every task here is idempotent (the database refuses a second snapshot of an
-interval; retention converges), hence `acks_late` + `reject_on_worker_lost`: a
-task whose worker dies mid-way is redelivered and simply runs again. Retries
-only on transient database errors (a dropped connection, SQLite's "database is
-locked", PostgreSQL serialization failures and deadlocks — Django raises all of
-them as OperationalError/InterfaceError), bounded, with exponential backoff.
-Celery's Django fixup closes stale database connections before and after every
-task (tests/snapshots/test_worker.py checks none is left open).
+Every task here is idempotent (`tradebook.celery.IDEMPOTENT`: the database refuses a
+second snapshot of an interval; retention converges). Database connections are closed
+or kept around every task by Django's own rule (tradebook.celery).
 """
 
 from __future__ import annotations
@@ -17,20 +12,15 @@ from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
-from accounts.values import parse_time
+from core.times import parse_time
 from snapshots.retention import prune_snapshots
 from snapshots.take import active_account_ids, interval_start, take_snapshot
+from tradebook.celery import IDEMPOTENT
 
 logger = logging.getLogger(__name__)
 
-TRANSIENT_DB_ERRORS = (OperationalError, InterfaceError)
-IDEMPOTENT = dict(
-    acks_late=True, reject_on_worker_lost=True, ignore_result=True,
-    autoretry_for=TRANSIENT_DB_ERRORS, max_retries=5, retry_backoff=2, retry_backoff_max=60, retry_jitter=True,
-)
 ROUND_TASK = "snapshots.round"
 
 

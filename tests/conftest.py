@@ -11,7 +11,7 @@ def _no_rate_limit(monkeypatch):
 
     Counters live in the cache, keyed by token id, and SQLite reuses ids after a rollback: start clean.
     """
-    from accounts.auth import TokenRateThrottle
+    from trades.api.auth import TokenRateThrottle
 
     monkeypatch.setattr(TokenRateThrottle, "rate", "1000000/s", raising=False)
     cache.clear()

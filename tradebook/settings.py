@@ -200,9 +200,9 @@ RECONCILE_TOLERANCE = env.str("RECONCILE_TOLERANCE", default="0.01")
 DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BYTES + 1024 * 1024
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.auth.BearerTokenAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["accounts.auth.HasApiToken"],
-    "DEFAULT_THROTTLE_CLASSES": ["accounts.auth.TokenRateThrottle"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["trades.api.auth.BearerTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["trades.api.auth.HasApiToken"],
+    "DEFAULT_THROTTLE_CLASSES": ["trades.api.auth.TokenRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"token": API_THROTTLE_RATE},
     "DEFAULT_PARSER_CLASSES": ["trades.api.parsers.ExactJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["trades.api.renderers.ExactJSONRenderer"],

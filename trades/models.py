@@ -12,8 +12,8 @@ migration 0002), a mistake is corrected by a new item (a fill is voided, not del
 from django.db import models
 from django.db.models import Q
 
-from accounts.fields import AmountField
 from accounts.models import Account, ApiToken, Bot
+from core.fields import AmountField
 
 
 class Side(models.TextChoices):
@@ -61,8 +61,8 @@ class Fill(models.Model):
             models.UniqueConstraint(fields=["account", "symbol", "external_id"], name="fill_unique_key"),
             models.CheckConstraint(condition=Q(price__gt=0), name="fill_price_positive"),
             models.CheckConstraint(condition=Q(quantity__gt=0), name="fill_quantity_positive"),
-            models.CheckConstraint(condition=Q(side__in=["buy", "sell"]), name="fill_side_valid"),
-            models.CheckConstraint(condition=Q(source__in=["bot", "exchange", "import"]), name="fill_source_valid"),
+            models.CheckConstraint(condition=Q(side__in=Side.values), name="fill_side_valid"),
+            models.CheckConstraint(condition=Q(source__in=Source.values), name="fill_source_valid"),
             models.CheckConstraint(condition=~Q(external_id=""), name="fill_external_id_not_empty"),
             models.CheckConstraint(condition=~Q(symbol=""), name="fill_symbol_not_empty"),
         ]
@@ -89,16 +89,30 @@ class Fill(models.Model):
         return self.quantity if self.side == Side.BUY else -self.quantity
 
 
+# What the books use of a fill: a fill posted again with the same key is a duplicate when
+# these are equal (compared as decimals), a conflict when they differ; nothing may change them.
+FILL_BOOKED_FIELDS = ("symbol", "side", "price", "quantity", "fee", "fee_currency", "other_fees", "executed_at")
+
+
+class OrderStatus(models.TextChoices):
+    NEW = "new"
+    PARTIALLY_FILLED = "partially_filled"
+    FILLED = "filled"
+    CANCELED = "canceled"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+
+
+# An order's status moves forward only: new, then partially filled, then one final status.
+ORDER_STATUS_RANK = {OrderStatus.NEW: 0, OrderStatus.PARTIALLY_FILLED: 1, OrderStatus.FILLED: 2,
+                     OrderStatus.CANCELED: 2, OrderStatus.REJECTED: 2, OrderStatus.EXPIRED: 2}
+WORKING_ORDER_STATUSES = [OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED]
+
+
 class Order(models.Model):
     """An order's newest known state. Its history is in the journal; status moves forward only."""
 
-    class Status(models.TextChoices):
-        NEW = "new"
-        PARTIALLY_FILLED = "partially_filled"
-        FILLED = "filled"
-        CANCELED = "canceled"
-        REJECTED = "rejected"
-        EXPIRED = "expired"
+    Status = OrderStatus
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="orders", db_index=False)
     bot = models.ForeignKey(Bot, on_delete=models.RESTRICT, null=True, blank=True, related_name="orders")
@@ -122,9 +136,9 @@ class Order(models.Model):
         ordering = ["-updated_at", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["account", "external_id"], name="order_unique_key"),
-            models.CheckConstraint(condition=Q(side__in=["buy", "sell"]), name="order_side_valid"),
+            models.CheckConstraint(condition=Q(side__in=Side.values), name="order_side_valid"),
             models.CheckConstraint(
-                condition=Q(status__in=["new", "partially_filled", "filled", "canceled", "rejected", "expired"]),
+                condition=Q(status__in=OrderStatus.values),
                 name="order_status_valid",
             ),
             models.CheckConstraint(condition=Q(quantity__isnull=True) | Q(quantity__gt=0), name="order_quantity_positive"),
@@ -141,7 +155,7 @@ class Order(models.Model):
             # Orders still working (admin filter, bot recovery).
             models.Index(
                 fields=["account", "symbol"], name="order_open",
-                condition=Q(status__in=["new", "partially_filled"]),
+                condition=Q(status__in=WORKING_ORDER_STATUSES),
             ),
         ]
 
@@ -149,16 +163,22 @@ class Order(models.Model):
         return f"{self.external_id} {self.side} {self.symbol} {self.status}"
 
 
+class TradeDirection(models.TextChoices):
+    LONG = "long"
+    SHORT = "short"
+
+
+class TradeStatus(models.TextChoices):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
 class Trade(models.Model):
     """A round trip a bot opens and later closes, with its plan. Closed trades are ledger rows."""
 
-    class Direction(models.TextChoices):
-        LONG = "long"
-        SHORT = "short"
+    Direction = TradeDirection
 
-    class Status(models.TextChoices):
-        OPEN = "open"
-        CLOSED = "closed"
+    Status = TradeStatus
 
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="trades", db_index=False)
     bot = models.ForeignKey(Bot, on_delete=models.RESTRICT, null=True, blank=True, related_name="trades")
@@ -201,10 +221,10 @@ class Trade(models.Model):
             models.UniqueConstraint(fields=["account", "external_id"], name="trade_unique_key"),
             models.CheckConstraint(condition=Q(quantity__gt=0), name="trade_quantity_positive"),
             models.CheckConstraint(condition=Q(entry_price__gt=0), name="trade_entry_price_positive"),
-            models.CheckConstraint(condition=Q(side__in=["long", "short"]), name="trade_side_valid"),
-            models.CheckConstraint(condition=Q(status__in=["open", "closed"]), name="trade_status_valid"),
+            models.CheckConstraint(condition=Q(side__in=TradeDirection.values), name="trade_side_valid"),
+            models.CheckConstraint(condition=Q(status__in=TradeStatus.values), name="trade_status_valid"),
             models.CheckConstraint(
-                condition=Q(status="open") | (Q(exit_price__gt=0) & Q(exit_time__isnull=False)),
+                condition=Q(status=TradeStatus.OPEN) | (Q(exit_price__gt=0) & Q(exit_time__isnull=False)),
                 name="trade_closed_has_exit",
             ),
             models.CheckConstraint(condition=~Q(external_id=""), name="trade_external_id_not_empty"),
@@ -213,20 +233,23 @@ class Trade(models.Model):
             # Trades list, newest first (GET /trades/).
             models.Index(fields=["account", "-entry_time", "-id"], name="trade_account_time"),
             # GET /trades/?status=open — what a bot reads on restart.
-            models.Index(fields=["account", "symbol"], name="trade_open", condition=Q(status="open")),
+            models.Index(fields=["account", "symbol"], name="trade_open", condition=Q(status=TradeStatus.OPEN)),
             # Closed-trade statistics (summary, performance).
-            models.Index(fields=["account", "exit_time"], name="trade_closed", condition=Q(status="closed")),
+            models.Index(fields=["account", "exit_time"], name="trade_closed", condition=Q(status=TradeStatus.CLOSED)),
         ]
 
     def __str__(self) -> str:
         return f"{self.external_id} {self.side} {self.symbol} ({self.status})"
 
 
+class SignalValue(models.IntegerChoices):
+    SELL = -1
+    NEUTRAL = 0
+    BUY = 1
+
+
 class Signal(models.Model):
-    class Value(models.IntegerChoices):
-        SELL = -1
-        NEUTRAL = 0
-        BUY = 1
+    Value = SignalValue
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="signals", db_index=False)
     bot = models.ForeignKey(Bot, on_delete=models.RESTRICT, null=True, blank=True, related_name="signals")
@@ -246,7 +269,7 @@ class Signal(models.Model):
             models.UniqueConstraint(
                 fields=["account", "external_id"], name="signal_unique_key", condition=Q(external_id__isnull=False)
             ),
-            models.CheckConstraint(condition=Q(value__in=[-1, 0, 1]), name="signal_value_valid"),
+            models.CheckConstraint(condition=Q(value__in=SignalValue.values), name="signal_value_valid"),
         ]
         indexes = [
             # Signals list, newest first, by symbol (GET /signals/?symbol=).
@@ -258,17 +281,20 @@ class Signal(models.Model):
         return f"{self.symbol} {self.value:+d} @ {self.generated_at:%Y-%m-%d %H:%M}"
 
 
+class CashFlowKind(models.TextChoices):
+    DEPOSIT = "deposit"
+    WITHDRAWAL = "withdrawal"
+    FUNDING = "funding"
+    TRANSFER_IN = "transfer_in"
+    TRANSFER_OUT = "transfer_out"
+    REBATE = "rebate"
+    FEE = "fee"
+
+
 class CashFlow(models.Model):
     """Money in or out of the account that is not trading PnL. Signed as it moves equity."""
 
-    class Kind(models.TextChoices):
-        DEPOSIT = "deposit"
-        WITHDRAWAL = "withdrawal"
-        FUNDING = "funding"
-        TRANSFER_IN = "transfer_in"
-        TRANSFER_OUT = "transfer_out"
-        REBATE = "rebate"
-        FEE = "fee"
+    Kind = CashFlowKind
 
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="cash_flows", db_index=False)
     bot = models.ForeignKey(Bot, on_delete=models.RESTRICT, null=True, blank=True, related_name="cash_flows")
@@ -286,7 +312,7 @@ class CashFlow(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["account", "external_id"], name="cashflow_unique_key"),
             models.CheckConstraint(
-                condition=Q(kind__in=["deposit", "withdrawal", "funding", "transfer_in", "transfer_out", "rebate", "fee"]),
+                condition=Q(kind__in=CashFlowKind.values),
                 name="cashflow_kind_valid",
             ),
             models.CheckConstraint(condition=~Q(external_id=""), name="cashflow_external_id_not_empty"),

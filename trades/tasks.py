@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from accounts.models import Account
-from snapshots.tasks import IDEMPOTENT
+from tradebook.celery import IDEMPOTENT
 from trades import books
 
 

@@ -1,9 +1,9 @@
 import pytest
 from rest_framework.test import APIClient
 
-from accounts.errors import TradebookError
 from accounts.models import ApiToken
 from accounts.tokens import digest, issue_token, revoke_token
+from core.errors import TradebookError
 from tests.factories import make_account
 
 
@@ -63,12 +63,16 @@ def test_token_names_are_unique_and_accounts_must_exist():
 
 
 @pytest.mark.django_db
-def test_last_used_at_is_set_on_use():
+def test_last_used_at_is_set_by_a_write_and_never_by_a_read():
     account = make_account()
     token, secret = issue_token(name="bot-1", account_slugs=[account.slug])
     assert token.last_used_at is None
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
-    client.get("/api/v1/accounts/")
+    assert client.get("/api/v1/accounts/").status_code == 200
+    token.refresh_from_db()
+    assert token.last_used_at is None  # a read writes nothing
+    mark = {"symbol": "BTCUSDT", "price": "1", "ts": "2026-01-01T00:00:00Z"}
+    assert client.post("/api/v1/marks/", mark, format="json").status_code == 201
     token.refresh_from_db()
     assert token.last_used_at is not None

@@ -112,10 +112,10 @@ class _Deadlock(Exception):
 def test_a_deadlock_or_serialization_failure_runs_the_request_again(alpha_clients, monkeypatch):
     from django.db import OperationalError
 
-    from trades.ingest import store
+    from trades.ingest import bots
 
     account, clients = alpha_clients
-    real = store.register_bots
+    real = bots.register_bots
     calls = {"n": 0}
 
     def flaky(items):
@@ -124,7 +124,7 @@ def test_a_deadlock_or_serialization_failure_runs_the_request_again(alpha_client
             raise OperationalError("deadlock detected") from _Deadlock()
         return real(items)
 
-    monkeypatch.setattr(store, "register_bots", flaky)
+    monkeypatch.setattr(bots, "register_bots", flaky)
     response = post(clients[0], "/api/v1/fills/", fill(1))
     assert response.status_code == 201 and calls["n"] == 2
     assert Fill.objects.filter(account=account).count() == 1
@@ -135,8 +135,7 @@ def test_a_deadlock_or_serialization_failure_runs_the_request_again(alpha_client
 def test_retries_are_bounded(alpha_clients, monkeypatch):
     from django.db import OperationalError
 
-    from trades import ingest
-    from trades.ingest import store
+    from trades.ingest import bots, service
 
     account, clients = alpha_clients
     calls = {"n": 0}
@@ -145,8 +144,8 @@ def test_retries_are_bounded(alpha_clients, monkeypatch):
         calls["n"] += 1
         raise OperationalError("could not serialize access") from type("E", (Exception,), {"sqlstate": "40001"})()
 
-    monkeypatch.setattr(store, "register_bots", always)
+    monkeypatch.setattr(bots, "register_bots", always)
     with pytest.raises(OperationalError):
-        ingest.record(accounts=[account], items=[fill(1)], item_type="fill")
-    assert calls["n"] == ingest.MAX_ATTEMPTS
+        service.record(accounts=[account], items=[fill(1)], item_type="fill")
+    assert calls["n"] == service.MAX_ATTEMPTS
     assert Fill.objects.count() == 0

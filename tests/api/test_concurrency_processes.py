@@ -59,10 +59,10 @@ def test_identical_batches_from_several_processes_make_one_row_each():
 
 @pytest.mark.django_db(transaction=True)
 def test_batches_of_several_parts_in_opposite_orders_make_one_row_each():
-    """Parts are inserted one after the other (trades.ingest.PART), so two batches of the same
+    """Parts are inserted one after the other (trades.ingest.service.PART), so two batches of the same
     fills in opposite orders may each hold keys the other waits for: the database breaks the
     deadlock and the loser runs again. Nothing is lost, nothing doubled, no 5xx."""
-    from trades.ingest import PART
+    from trades.ingest.service import PART
 
     account = make_account("alpha")
     secret = client_for(account).token_secret

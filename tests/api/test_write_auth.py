@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from accounts import auth
+from trades.api import auth
 from accounts.models import ApiToken
 from accounts.tokens import revoke_token
 from tests.api.write_helpers import fill, post

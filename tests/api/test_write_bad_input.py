@@ -13,8 +13,8 @@ import json
 import pytest
 from django.urls import path
 
+from core.exact_json import MAX_DEPTH
 from tests.api.write_helpers import fill, post
-from trades.ingest.sql import MAX_DEPTH
 from trades.models import Event, Fill, Trade
 
 URL = "/api/v1/fills/"
@@ -260,7 +260,7 @@ def test_a_fee_currency_with_spaces_in_a_fees_list_is_a_400(api):
 def test_the_schema_says_identifiers_have_no_spaces_at_either_end():
     import re
 
-    from trades.ingest.openapi import CODE_PATTERN, field_schema
+    from trades.api.openapi import CODE_PATTERN, field_schema
     from trades.ingest.schema import ITEM_TYPES
 
     described = field_schema(ITEM_TYPES["fill"].field("symbol"))

@@ -21,7 +21,7 @@ def _unthrottled(monkeypatch):
     """These tests post hundreds of items a second with one token: the rate is not what they test."""
     from django.core.cache import cache
 
-    from accounts.auth import TokenRateThrottle
+    from trades.api.auth import TokenRateThrottle
 
     monkeypatch.setattr(TokenRateThrottle, "rate", "1000000/s", raising=False)
     cache.clear()
@@ -113,7 +113,7 @@ def test_a_fill_whose_books_overflow_numeric_38_18_is_a_400_not_a_500(api, accou
     (b'\xef\xbb\xbf{"p": 2.50}', {"p": Decimal("2.50")}),  # UTF-8 with a byte-order mark, as json.loads
 ])
 def test_the_shared_exact_decoder_reads_what_json_loads_reads_with_every_digit(text, expected):
-    from trades.api.parsers import loads_exact
+    from core.exact_json import loads_exact
 
     for _ in range(2):  # the decoder is shared: a second use reads the same
         value = loads_exact(text)
@@ -122,7 +122,7 @@ def test_the_shared_exact_decoder_reads_what_json_loads_reads_with_every_digit(t
 
 @pytest.mark.parametrize("text", [b"NaN", b'{"p": Infinity}', '\ufeff{"p": 1}', b'{"p": 1', b"\xff"])
 def test_the_shared_exact_decoder_refuses_what_json_loads_refuses_and_non_numbers(text):
-    from trades.api.parsers import loads_exact
+    from core.exact_json import loads_exact
 
     with pytest.raises(ValueError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         loads_exact(text)

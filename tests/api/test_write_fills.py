@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 from django.test import override_settings
 
-from accounts.auth import TokenRateThrottle
+from trades.api.auth import TokenRateThrottle
 from tests.api.write_helpers import fill, post
 from tests.conftest import client_for
 from trades.models import Event, Fill

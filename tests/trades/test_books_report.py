@@ -7,9 +7,9 @@ from decimal import localcontext
 import pytest
 from django.utils import timezone
 
-from accounts.errors import TradebookError
 from accounts.models import Bot
-from accounts.values import AMOUNT_CONTEXT
+from core.amounts import AMOUNT_CONTEXT
+from core.errors import TradebookError
 from snapshots.models import EquitySnapshot, Mark, PositionSnapshot, WalletSnapshot
 from tests.factories import T0, make_account, make_cash_flow, make_fill
 from trades.books import apply_fills, performance, period_pnl, roll_up_days, summary, valuation

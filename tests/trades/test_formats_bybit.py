@@ -4,7 +4,7 @@ import copy
 
 import pytest
 
-from accounts.errors import TradebookError
+from core.errors import TradebookError
 from tests.api.test_native_bybit import EXECUTION, ORDER, POSITION, WALLET
 from trades.ingest.formats import bybit
 from trades.ingest.formats.base import remap_errors

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from accounts.errors import TradebookError
+from core.errors import TradebookError
 from tests.api.test_native_ccxt import BALANCE, ORDERS, POSITIONS, TRADES
 from trades.ingest.formats import ccxt
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from accounts.errors import TradebookError
+from core.errors import TradebookError
 from trades.ingest.formats import csvfills
 
 HEADER = "id,symbol,side,price,quantity,executed_at"

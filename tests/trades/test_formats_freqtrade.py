@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from accounts.errors import TradebookError
+from core.errors import TradebookError
 from tests.trades.test_import_freqtrade import ORDER_ROWS, TRADE_ROWS, build
 from trades.ingest.formats import freqtrade
 

@@ -8,7 +8,7 @@ from django.core.management import CommandError, call_command
 from django.db.models import TextField
 from django.db.models.functions import Cast
 
-from trades.api.parsers import loads_exact
+from core.exact_json import loads_exact
 from trades.models import Event, Fill
 
 pytestmark = pytest.mark.django_db

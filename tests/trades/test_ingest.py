@@ -4,11 +4,11 @@ from decimal import Decimal
 
 import pytest
 
-from accounts.errors import TradebookError
 from accounts.models import Bot
+from core.errors import TradebookError
+from core.exact_json import dumps
 from tests.factories import make_account, make_token
 from trades.ingest import record
-from trades.ingest.sql import dumps
 from trades.models import Event, Fill, PositionState, Trade
 
 

@@ -1,16 +1,14 @@
-"""The write path's shortcuts keep its results: columns sent once, the GC hold, the one-query auth."""
+"""The write path's shortcuts keep its results: columns sent once, the one-query auth, remembered bots."""
 
-import gc
 import re
 from decimal import Decimal
 
 import pytest
 from django.db import connection
 
-from accounts.errors import TradebookError
+from core.exact_json import loads_exact
 from tests.factories import make_account, make_token
-from trades.api.parsers import loads_exact
-from trades.ingest import no_cyclic_gc, record
+from trades.ingest import bots, record
 from trades.models import Event, Fill
 
 
@@ -79,21 +77,6 @@ def test_a_single_item_and_its_replay_round_trip(account):
 
 
 @pytest.mark.django_db
-def test_the_collector_is_back_on_after_a_write_and_after_a_refused_one(account):
-    assert gc.isenabled()
-    record(accounts=[account], items=[fill(1)], item_type="fill")
-    assert gc.isenabled()
-    with pytest.raises(TradebookError):
-        record(accounts=[account], items=[{"symbol": "BTCUSDT"}], item_type="fill")
-    assert gc.isenabled()
-    with no_cyclic_gc():
-        with no_cyclic_gc():
-            assert not gc.isenabled()
-        assert not gc.isenabled()  # still held by the outer one
-    assert gc.isenabled()
-
-
-@pytest.mark.django_db
 def test_auth_gives_the_tokens_accounts_and_nothing_for_a_revoked_token(client, account, other_account):
     from accounts.tokens import revoke_token
 
@@ -114,18 +97,17 @@ def test_auth_gives_the_tokens_accounts_and_nothing_for_a_revoked_token(client, 
 
 def test_a_bot_id_is_remembered_only_once_its_transaction_commits(account, django_capture_on_commit_callbacks):
     from accounts.models import Bot
-    from trades.ingest import store
 
-    store.forget_bots()
+    bots.forget_bots()
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         record(accounts=[account], items=[fill(1, bot="paper:BTCUSD")], item_type="fill")
-    assert (account.pk, "paper:BTCUSD") not in store._KNOWN_BOTS  # not committed yet
+    assert (account.pk, "paper:BTCUSD") not in bots._KNOWN_BOTS  # not committed yet
     for callback in callbacks:
         callback()
     bot = Bot.objects.get(account=account, key="paper:BTCUSD")
-    assert store._KNOWN_BOTS[(account.pk, "paper:BTCUSD")] == bot.pk
+    assert bots._KNOWN_BOTS[(account.pk, "paper:BTCUSD")] == bot.pk
     # Remembered: the next item is attributed to the same row, and a new bot is still created.
     record(accounts=[account], items=[fill(2, bot="paper:BTCUSD"), fill(3, bot="paper:ETHUSD")], item_type="fill")
     assert {f.external_id: f.bot.key for f in Fill.objects.filter(account=account)} == {
         "f1": "paper:BTCUSD", "f2": "paper:BTCUSD", "f3": "paper:ETHUSD"}
-    store.forget_bots()
+    bots.forget_bots()

@@ -6,12 +6,12 @@ from decimal import Decimal
 import pytest
 from django.db import IntegrityError, connection, transaction
 
-import trades.ingest
-from accounts.errors import TradebookError
 from accounts.models import Bot
+from core.errors import TradebookError
 from snapshots.models import Mark
 from tests.factories import make_account
-from trades.ingest import record, sql
+from core.sql import inserts, statements
+from trades.ingest import record, service
 from trades.models import Event, Fill, PositionState, Trade
 
 
@@ -24,7 +24,7 @@ def fill(n: int, **fields) -> dict:
 
 @pytest.fixture
 def parts_of_three(monkeypatch):
-    monkeypatch.setattr(trades.ingest, "PART", 3)
+    monkeypatch.setattr(service, "PART", 3)
 
 
 def stored() -> tuple:
@@ -63,7 +63,7 @@ def test_a_request_in_parts_answers_and_keeps_what_one_part_does(account, other_
     kept = stored()
     for model in (Event, Fill, Trade, PositionState, Mark):
         model.objects.all().delete()
-    monkeypatch.setattr(trades.ingest, "PART", 3)
+    monkeypatch.setattr(service, "PART", 3)
     in_parts = answer()
     assert in_parts == whole
     assert [r["status"] for r in in_parts["results"]] == [
@@ -150,14 +150,14 @@ def test_parts_are_sent_without_waiting_on_postgresql(account, parts_of_three, m
     if connection.vendor != "postgresql":
         pytest.skip("pipeline mode: PostgreSQL")
     modes = []
-    send = sql.send_prepared
+    send = inserts.send_prepared
 
     def spy(statement, params):  # the fills INSERTs (every insert of the write path comes this way)
         if statement.startswith(f'INSERT INTO "{Fill._meta.db_table}"'):
             modes.append(bool(connection.connection.pgconn.pipeline_status))
         return send(statement, params)
 
-    monkeypatch.setattr(sql, "send_prepared", spy)
+    monkeypatch.setattr(inserts, "send_prepared", spy)
     record(accounts=[account], items=[fill(n) for n in range(7)], item_type="fill")
     assert modes == [True, True, True]  # three parts, each one INSERT sent inside the pipeline
     modes.clear()
@@ -169,13 +169,13 @@ def test_parts_are_sent_without_waiting_on_postgresql(account, parts_of_three, m
 @pytest.mark.django_db(transaction=True)
 def test_a_statement_refused_in_the_pipeline_is_djangos_error_and_rolls_back(account):
     record(accounts=[account], items=[fill(1)], item_type="fill")
-    row = sql.full_row(Fill, {"account_id": account.pk, "symbol": "BTCUSDT", "external_id": "f1", "side": "buy",
+    row = inserts.full_row(Fill, {"account_id": account.pk, "symbol": "BTCUSDT", "external_id": "f1", "side": "buy",
                               "price": Decimal(1), "quantity": Decimal(1), "executed_at": Fill.objects.get().executed_at,
                               "received_at": Fill.objects.get().received_at})
     fresh = {**row, "external_id": "f2"}
-    with pytest.raises(IntegrityError), transaction.atomic(), sql.pipelined():
-        sql.send_rows(Fill, [fresh], on_conflict=False)
-        sql.send_rows(Fill, [row], on_conflict=False)()  # the unique key: refused
+    with pytest.raises(IntegrityError), transaction.atomic(), statements.pipelined():
+        inserts.send_rows(Fill, [fresh], on_conflict=False)
+        inserts.send_rows(Fill, [row], on_conflict=False)()  # the unique key: refused
     assert list(Fill.objects.values_list("external_id", flat=True)) == ["f1"]  # f2 rolled back too
     assert record(accounts=[account], items=[fill(2)], item_type="fill").counts["created"] == 1
 
@@ -183,14 +183,14 @@ def test_a_statement_refused_in_the_pipeline_is_djangos_error_and_rolls_back(acc
 def _journal_modes(monkeypatch) -> list[bool]:
     """Whether each journal INSERT was sent inside the pipeline (PostgreSQL)."""
     modes = []
-    send = sql.send_prepared
+    send = inserts.send_prepared
 
     def spy(statement, params):
         if statement.startswith(f'INSERT INTO "{Event._meta.db_table}"'):
             modes.append(bool(connection.connection.pgconn.pipeline_status))
         return send(statement, params)
 
-    monkeypatch.setattr(sql, "send_prepared", spy)
+    monkeypatch.setattr(inserts, "send_prepared", spy)
     return modes
 
 

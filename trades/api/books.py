@@ -11,8 +11,8 @@ from rest_framework import serializers as s
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.auth import resolve_account
 from trades import books
+from trades.api.auth import account_named
 
 AMOUNT = s.DecimalField(max_digits=38, decimal_places=18, allow_null=True)
 
@@ -88,7 +88,7 @@ class AccountPositions(APIView):
     @extend_schema(responses=inline_serializer("BookPositions", {"account": s.CharField(),
                                                                  "results": inline_serializer("BookPosition", POSITION_FIELDS, many=True)}))
     def get(self, request, slug: str):
-        account = resolve_account(request, slug)
+        account = account_named(request, slug)
         return Response({
             "account": account.slug,
             "results": [p.as_dict() for p in books.positions(account=account)],
@@ -102,7 +102,7 @@ class AccountSummary(APIView):
 
     @extend_schema(responses=inline_serializer("Summary", SUMMARY_FIELDS))
     def get(self, request, slug: str):
-        account = resolve_account(request, slug)
+        account = account_named(request, slug)
         return Response(books.summary(account=account))
 
 
@@ -117,7 +117,7 @@ class AccountPnl(APIView):
             "results": inline_serializer("PnlPeriod", PERIOD_FIELDS, many=True)}), 400: ERRORS},
     )
     def get(self, request, slug: str):
-        account = resolve_account(request, slug)
+        account = account_named(request, slug)
         period = request.query_params.get("period", "day")
         return Response({
             "account": account.slug,
@@ -137,7 +137,7 @@ class AccountPerformance(APIView):
             "results": inline_serializer("PerformanceRow", PERFORMANCE_FIELDS, many=True)}), 400: ERRORS},
     )
     def get(self, request, slug: str):
-        account = resolve_account(request, slug)
+        account = account_named(request, slug)
         by = request.query_params.get("by", "symbol")
         return Response({
             "account": account.slug,

@@ -8,7 +8,7 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from accounts.errors import TradebookError
+from core.errors import TradebookError
 
 
 def _flatten(detail, field=None, index=None) -> list[dict]:

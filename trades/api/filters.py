@@ -8,9 +8,10 @@ one exception handler). `since` is inclusive, `until` exclusive, both ISO 8601
 import django_filters
 from django import forms
 
-from accounts.auth import resolve_account
-from accounts.values import BadValue, parse_time
+from core.errors import BadValue
+from core.times import parse_time
 from snapshots.models import EquitySnapshot, Mark, PositionSnapshot, SnapshotSource, WalletSnapshot
+from trades.api.auth import account_named
 from trades.models import CashFlow, Event, Fill, Order, Side, Signal, Trade
 
 
@@ -43,7 +44,7 @@ class ScopedFilterSet(django_filters.FilterSet):
     bot = django_filters.CharFilter(field_name="bot__key", label="bot key, e.g. paper:BTCUSD-ETHUSD")
 
     def filter_account(self, queryset, name, value):
-        return queryset.filter(account=resolve_account(self.request, value))
+        return queryset.filter(account=account_named(self.request, value))
 
 
 class SymbolFilterSet(ScopedFilterSet):

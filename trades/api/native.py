@@ -6,39 +6,30 @@ books), and errors about a canonical item are re-addressed to the message and th
 native field the bot sent.
 """
 
-from django.conf import settings
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.auth import resolve_account, scoped_account_list
-from accounts.errors import TradebookError
-from trades.ingest import record
+from core.errors import TradebookError
+from trades.api.openapi import write_responses
+from trades.api.write import answer, submit
+from trades.ingest import IngestResult
 from trades.ingest.formats import bybit, ccxt
 from trades.ingest.formats.base import Translation, remap_errors
-from trades.ingest.openapi import write_responses
 
 ACCOUNT = OpenApiParameter("account", OpenApiTypes.STR,
                            description="Which of the token's accounts (needed when it has several).")
 
 
-class TooManyItems(TradebookError):
-    def __init__(self, count: int):
-        super().__init__(f"{count} items; the limit is {settings.API_MAX_ITEMS} (API_MAX_ITEMS)", status=413)
-
-
 def ingest(request, translation: Translation, *, channel: str, slug: str | None) -> Response:
-    if len(translation.items) > settings.API_MAX_ITEMS:
-        raise TooManyItems(len(translation.items))
     if not translation.items:
-        return Response({"results": [], "counts": {"created": 0, "duplicate": 0, "updated": 0}})
-    # Native payloads carry no account: ?account= (or CCXT's "account") or the token's only one.
-    default = resolve_account(request, slug)
+        return answer(IngestResult())
     try:
-        result = record(accounts=scoped_account_list(request), items=translation.items, token=request.auth,
-                        channel=channel, default_account=default)
+        # Native payloads carry no account: ?account= (or CCXT's "account") or the token's only one.
+        result = submit(request, translation.items, item_type=None, channel=channel,
+                        slug=slug or request.query_params.get("account"))
     except TradebookError as exc:
         raise remap_errors(exc, translation.origins)
     body = result.as_dict()
@@ -46,7 +37,7 @@ def ingest(request, translation: Translation, *, channel: str, slug: str | None)
     for row in body["results"]:
         origin = translation.origins[row["index"]]
         row["source"] = {"index": origin.index, "path": origin.path}
-    return Response(body, status=201 if result.created else 200)
+    return answer(result, body)
 
 
 _ANY_OBJECTS = {"type": "array", "items": {"type": "object", "additionalProperties": True}}

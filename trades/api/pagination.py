@@ -18,8 +18,8 @@ from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
-from accounts.errors import TradebookError
-from accounts.values import BadValue, parse_time
+from core.errors import BadValue, TradebookError
+from core.times import parse_time
 
 
 class KeysetPagination(BasePagination):

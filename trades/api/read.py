@@ -19,11 +19,11 @@ from rest_framework import exceptions, generics
 from rest_framework import serializers as drf_serializers
 from rest_framework.response import Response
 
-from accounts.auth import resolve_account, scoped_account_list
-from accounts.errors import TradebookError
+from core.errors import TradebookError
 from snapshots.models import EquitySnapshot, Mark, PositionSnapshot, WalletSnapshot
 from trades.api import filters
 from trades.api import serializers as out
+from trades.api.auth import account_named, caller_accounts
 from trades.api.pagination import KeysetPagination
 from trades.models import CashFlow, Event, Fill, Order, Signal, Trade
 
@@ -40,7 +40,7 @@ def scoped(request, model: type[Model]) -> QuerySet:
     index in order and stops after a page instead of sorting all the account's rows.
     """
     related = ["account"] + (["bot"] if any(f.name == "bot" for f in model._meta.fields) else [])
-    ids = [account.pk for account in scoped_account_list(request)]
+    ids = [account.pk for account in caller_accounts(request)]
     rows = model.objects.filter(account_id=ids[0]) if len(ids) == 1 else model.objects.filter(account_id__in=ids)
     return rows.select_related(*related)
 
@@ -77,7 +77,7 @@ class ScopedDetail(generics.RetrieveAPIView):
 def find_by_key(request, queryset: QuerySet, key_field: str, key: str, *, extra: dict | None = None):
     slug = request.query_params.get("account")
     if slug:
-        queryset = queryset.filter(account=resolve_account(request, slug))
+        queryset = queryset.filter(account=account_named(request, slug))
     rows = list(queryset.filter(**{key_field: key}, **(extra or {}))[:2])
     if not rows:
         raise exceptions.NotFound(f"No item with id {key!r}.")

@@ -5,7 +5,7 @@ from decimal import Decimal
 import orjson
 from rest_framework import renderers
 
-from accounts.values import decimal_str
+from core.amounts import decimal_str
 
 
 def _default(value):

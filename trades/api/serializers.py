@@ -10,11 +10,11 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
-from accounts.fields import AmountField
 from accounts.models import Account
-from accounts.values import decimal_str
+from core.amounts import decimal_str
+from core.exact_json import loads_exact
+from core.fields import AmountField
 from snapshots.models import EquitySnapshot, Mark, PositionSnapshot, WalletSnapshot
-from trades.api.parsers import loads_exact
 from trades.models import CashFlow, Event, Fill, Order, Signal, Trade
 
 

@@ -4,7 +4,7 @@ so GET attributes (queryset, pagination, filters) come from the read side."""
 
 from django.urls import path, register_converter
 
-from accounts import api as account_api
+from trades.api import accounts as account_api
 from trades.api import books, native, read, write
 
 

@@ -3,7 +3,7 @@
 Each view turns the body into items, picks the default account from `?account=`,
 and calls the service; the service applies every rule. Bodies are checked by the
 ingest validator (not DRF serializers: a 10,000-item batch must stay fast); the
-OpenAPI schema comes from the same item table (trades.ingest.openapi).
+OpenAPI schema comes from the same item table (trades.api.openapi).
 """
 
 from typing import Any, ClassVar
@@ -14,12 +14,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.auth import resolve_account, scoped_account_list
-from accounts.errors import TradebookError
+from core.errors import TradebookError
+from trades.api.auth import account_named, caller_accounts
+from trades.api.openapi import items_body, write_responses
 from trades.api.parsers import ExactJSONParser, NDJSONParser
-from trades.ingest import ITEM_TYPES, no_cyclic_gc, record
+from trades.ingest import IngestResult, record
 from trades.ingest.formats.legacy import fill_missing_timestamps
-from trades.ingest.openapi import items_body, write_responses
+from trades.ingest.schema import ITEM_TYPES
 
 ACCOUNT_PARAMETER = OpenApiParameter(
     "account", str, OpenApiParameter.QUERY, required=False,
@@ -38,15 +39,25 @@ def as_items(data: Any) -> list:
     raise TradebookError("the body must be a JSON object or a list of objects")
 
 
-def write(request: Request, items: list, item_type: str | None) -> Response:
+def submit(request: Request, items: list, *, item_type: str | None, channel: str = "api",
+           slug: str | None = None) -> IngestResult:
+    """Every write of the API comes here: the item limit (413), the default account (`?account=`,
+    or what a native payload names), then the one service."""
     if len(items) > settings.API_MAX_ITEMS:
         raise TradebookError(f"{len(items)} items; the limit is {settings.API_MAX_ITEMS} (API_MAX_ITEMS)",
                              status=413)
-    slug = request.query_params.get("account")
-    default = resolve_account(request, slug) if slug else None
-    result = record(accounts=scoped_account_list(request), items=items, token=request.auth, channel="api",
-                    item_type=item_type, default_account=default)
-    return Response(result.as_dict(), status=201 if result.created else 200)
+    slug = slug or request.query_params.get("account")
+    default = account_named(request, slug) if slug else None
+    return record(accounts=caller_accounts(request), items=items, token=request.auth, channel=channel,
+                  item_type=item_type, default_account=default)
+
+
+def answer(result: IngestResult, body: dict | None = None) -> Response:
+    return Response(result.as_dict() if body is None else body, status=201 if result.created else 200)
+
+
+def write(request: Request, items: list, item_type: str | None) -> Response:
+    return answer(submit(request, items, item_type=item_type))
 
 
 def _write_view(item_type: str, summary: str, body_name: str):
@@ -58,8 +69,7 @@ def _write_view(item_type: str, summary: str, body_name: str):
         tags=["write"],
     )
     def post(self, request: Request, *args, **kwargs) -> Response:
-        with no_cyclic_gc():  # parsing a batch allocates as much as writing it
-            return write(request, as_items(request.data), item_type)
+        return write(request, as_items(request.data), item_type)
 
     return post
 
@@ -83,8 +93,7 @@ class EventWrite(APIView):
     )
     def post(self, request: Request, *args, **kwargs) -> Response:
         # SPEC 8: a line without a time takes the previous line's (events.jsonl as it is).
-        with no_cyclic_gc():
-            return write(request, fill_missing_timestamps(as_items(request.data)), None)
+        return write(request, fill_missing_timestamps(as_items(request.data)), None)
 
 
 class FillWrite(APIView):

@@ -32,14 +32,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, localcontext
 
-from accounts.values import AMOUNT_CONTEXT, AMOUNT_QUANTUM, decimal_str
+from core.amounts import AMOUNT_CONTEXT, AMOUNT_QUANTUM, decimal_str
 
 ZERO = Decimal(0)
-
-
-def q18(value: Decimal) -> Decimal:
-    """The one rounding rule: 18 places, half-even (what numeric(38,18) stores)."""
-    return value.quantize(AMOUNT_QUANTUM, context=AMOUNT_CONTEXT)
 
 
 def fill_fees(fee, fee_currency: str, other_fees, base: str) -> list[tuple[Decimal, str]]:

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db import connection
 
-from accounts.fields import AmountField
 from accounts.models import Account
+from core.sql.reads import RowLoader, from_db
+from core.sql.statements import run_prepared
 from snapshots.models import Mark, PositionSnapshot, SnapshotSource
-from trades.ingest.sql import CompiledQuery
 from trades.models import PositionState
 
 SOURCE_RANK = {"mark": 0, "position": 1, "fill": 2}
@@ -32,43 +32,55 @@ class Price:
     at: datetime | None
 
 
-def _newest(qs, column):
-    return Subquery(qs.values(column)[:1], output_field=qs.model._meta.get_field(column))
+# The newest mark and reported position snapshot of each state's symbol: correlated
+# subqueries, one index probe each (mark_account_symbol_time, possnap_account_symbol_time),
+# cheap however long the history is. Written once, as SQL: the snapshot round runs it for
+# every account each interval, and the ORM's build of it cost more than its run.
+_ANNOTATIONS = (
+    # (attribute, model, column, condition beyond the account and symbol)
+    ("mark_px", Mark, "price", ""),
+    ("mark_ts", Mark, "ts", ""),
+    ("pos_px", PositionSnapshot, "mark_price", "AND x.source = %s AND x.mark_price IS NOT NULL"),
+    ("pos_ts", PositionSnapshot, "exchange_ts", "AND x.source = %s AND x.mark_price IS NOT NULL"),
+    ("rep_size", PositionSnapshot, "size", "AND x.source = %s"),
+    ("rep_side", PositionSnapshot, "side", "AND x.source = %s"),
+    ("rep_ts", PositionSnapshot, "exchange_ts", "AND x.source = %s"),
+)
+_query = None
+
+
+def _states_query() -> tuple[str, RowLoader, list]:
+    global _query
+    if _query is None:
+        quote = connection.ops.quote_name
+        loader = RowLoader(PositionState, "s")
+        selects, fields = [], []
+        for _name, model, column, where in _ANNOTATIONS:
+            time = "ts" if model is Mark else "exchange_ts"
+            selects.append(f"(SELECT x.{quote(column)} FROM {quote(model._meta.db_table)} x WHERE "
+                           f"x.{quote('account_id')} = s.{quote('account_id')} AND x.{quote('symbol')} = "
+                           f"s.{quote('symbol')} {where} ORDER BY x.{quote(time)} DESC, x.{quote('id')} DESC LIMIT 1)")
+            fields.append(model._meta.get_field(column))
+        sql = (f"SELECT {loader.columns}, {', '.join(selects)} FROM {quote(PositionState._meta.db_table)} s "
+               f"WHERE s.{quote('account_id')} = %s ORDER BY s.{quote('symbol')}")
+        _query = (sql, loader, fields)
+    return _query
 
 
 def states_with_prices(account: Account) -> list[PositionState]:
-    """The account's states, each annotated with its newest mark and reported position
-    snapshot (price, time, and the snapshot's size/side for reconciliation).
-
-    Correlated subqueries, one index probe each (mark_account_symbol_time,
-    possnap_account_symbol_time): cheap however long the history is. Compiled once
-    (CompiledQuery): the snapshot round runs it for every account each interval.
-    """
-    return _STATES_WITH_PRICES.get(account.pk)
-
-
-def _states_with_prices(account_id: int) -> QuerySet[PositionState]:
-    marks = Mark.objects.filter(account_id=account_id, symbol=OuterRef("symbol")).order_by("-ts", "-id")
-    snaps = PositionSnapshot.objects.filter(
-        account_id=account_id, symbol=OuterRef("symbol"), source=SnapshotSource.REPORTED
-    ).order_by("-exchange_ts", "-id")
-    priced = snaps.filter(mark_price__isnull=False)
-    return (
-        PositionState.objects.filter(account_id=account_id)
-        .annotate(
-            mark_px=Subquery(marks.values("price")[:1], output_field=AmountField()),
-            mark_ts=_newest(marks, "ts"),
-            pos_px=Subquery(priced.values("mark_price")[:1], output_field=AmountField()),
-            pos_ts=_newest(priced, "exchange_ts"),
-            rep_size=Subquery(snaps.values("size")[:1], output_field=AmountField()),
-            rep_side=_newest(snaps, "side"),
-            rep_ts=_newest(snaps, "exchange_ts"),
-        )
-        .order_by("symbol")
-    )
-
-
-_STATES_WITH_PRICES = CompiledQuery(_states_with_prices)
+    """The account's states, each with its newest mark (`mark_px`, `mark_ts`), its newest
+    reported position snapshot's mark (`pos_px`, `pos_ts`), and that snapshot's size, side and
+    time for reconciliation (`rep_size`, `rep_side`, `rep_ts`)."""
+    sql, loader, fields = _states_query()
+    params = [SnapshotSource.REPORTED.value for *_rest, where in _ANNOTATIONS if where] + [account.pk]
+    width = len(loader.fields)
+    states = []
+    for row in run_prepared(sql, params):
+        state = loader.load(row[:width])
+        for (name, *_rest), field, value in zip(_ANNOTATIONS, fields, row[width:], strict=True):
+            setattr(state, name, from_db(field, value))
+        states.append(state)
+    return states
 
 
 def pick(candidates: list[Price | None]) -> Price | None:

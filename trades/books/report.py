@@ -16,13 +16,15 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import Min
 
-from accounts.errors import TradebookError
 from accounts.models import Account
-from accounts.values import AMOUNT_CONTEXT
+from core.amounts import AMOUNT_CONTEXT, q18
+from core.errors import TradebookError
+from core.sql.statements import run_prepared
 from snapshots.models import EquitySnapshot, SnapshotSource, WalletSnapshot
-from trades.books.cost import ZERO, Trips, fill_fees, q18
+from trades.books.cost import ZERO, Trips, fill_fees
+from trades.books.fills import fill_rows
 from trades.books.rollup import HUNDRED, DayRow, day_rows
-from trades.books.state import copy_fill_rows, new_book
+from trades.books.state import new_book
 from trades.books.valuation import Converter, Valuation, valuation
 from trades.models import Fill, Trade
 
@@ -344,16 +346,8 @@ def performance(*, account: Account, by: str) -> list[dict]:
     shared = sorted({p.symbol for p in value.positions if p.fill_count} - set(whole)) if whole else None
     if shared == []:
         rows = iter(())
-    elif connection.vendor == "postgresql":
-        rows = (r[:9] + r[10:] for r in copy_fill_rows(account, shared, attribution=True))  # without reported_pnl
-    else:
-        rows = (
-            Fill.objects.filter(account=account, voided_at__isnull=True)
-            .order_by("symbol", "executed_at", "id")
-            .values_list("symbol", "id", "side", "price", "quantity", "fee", "fee_currency", "other_fees",
-                         "executed_at", "bot_id", "trade_id")
-            .iterator(chunk_size=20000)
-        )
+    else:  # without reported_pnl
+        rows = (r[:9] + r[10:] for r in fill_rows(account, shared, attribution=True))
 
     def attribute(book, batch) -> None:
         """Book one symbol's batch through the engine, then credit each fill's realized PnL
@@ -419,8 +413,6 @@ def _single_key_symbols(account: Account, column: str, key_of) -> dict[str, tupl
     so there the answer is {} and every symbol is replayed."""
     if connection.vendor != "postgresql":
         return {}
-    from trades.ingest.sql import run_prepared
-
     quote = connection.ops.quote_name
     sql = (f"SELECT {quote('symbol')}, {quote(column)}, COUNT(*), SUM({quote('price')} * {quote('quantity')}) "
            f"FROM {quote(Fill._meta.db_table)} WHERE {quote('account_id')} = %s AND {quote('voided_at')} IS NULL "

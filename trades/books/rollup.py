@@ -25,15 +25,16 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, localcontext
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Account
-from accounts.values import AMOUNT_CONTEXT
+from core.amounts import AMOUNT_CONTEXT, q18
 from snapshots.models import Mark
-from trades.books.cost import ZERO, fill_fees, q18
+from trades.books.cost import ZERO, fill_fees
+from trades.books.fills import fill_rows
 from trades.books.marks import conversion_symbol
-from trades.books.state import copy_fill_rows, new_book
+from trades.books.state import new_book
 from trades.books.valuation import EXTERNAL_KINDS, FUNDING, Valuation, cash_flow_totals, valuation
 from trades.models import CashFlow, DailyPnl, Fill
 
@@ -70,21 +71,13 @@ def day_start(day: date) -> datetime:
 
 def _stream(account: Account, until: datetime):
     """(time, order, kind, payload) of fills, marks and cash flows before `until`, in time order."""
-    if connection.vendor == "postgresql":
-        fromiso = datetime.fromisoformat
-        fills = (
-            (fromiso(at), int(pk), symbol, side, price, quantity, fee, fee_currency, other_fees)
-            for symbol, pk, side, price, quantity, fee, fee_currency, other_fees, at, _rep
-            in copy_fill_rows(account, by_time=True, before=until)
-        )
-    else:
-        fills = (
-            Fill.objects.filter(account=account, voided_at__isnull=True, executed_at__lt=until)
-            .order_by("executed_at", "id")
-            .values_list("executed_at", "id", "symbol", "side", "price", "quantity", "fee", "fee_currency",
-                         "other_fees")
-            .iterator(chunk_size=20000)
-        )
+    fromiso = datetime.fromisoformat
+    fills = (
+        (fromiso(at) if isinstance(at, str) else at, int(pk), symbol, side, price, quantity, fee, fee_currency,
+         other_fees)
+        for symbol, pk, side, price, quantity, fee, fee_currency, other_fees, at, _reported
+        in fill_rows(account, by_time=True, before=until)
+    )
     # Read in full BEFORE the fills stream starts: on PostgreSQL the fills come by COPY, which
     # holds the connection until it ends — a query of another iterator meanwhile would wait on it forever.
     marks = list(

@@ -8,7 +8,6 @@ symbol serialize on the state row instead of losing an update.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -17,13 +16,13 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import Account
-from accounts.values import decimal_str
+from core.amounts import decimal_str
+from core.sql.reads import RowLoader
+from core.sql.statements import run_prepared
 from trades.books.cost import Book
+from trades.books.fills import BookedFill, fill_rows
 from trades.models import DailyPnl, Fill, PositionState
 
-# The order of Book.apply_rows' tuple; `symbol` is prepended where rows of many symbols stream.
-FILL_COLUMNS = ("pk", "side", "price", "quantity", "fee", "fee_currency", "other_fees", "executed_at",
-                "reported_pnl")
 STATE_FIELDS = ["quantity", "average_price", "realized_pnl", "fees", "unconverted_fees", "lots", "fill_count",
                 "last_executed_at", "last_fill_pk", "last_price", "updated_at"]
 
@@ -87,8 +86,6 @@ def _select_locked(account: Account, symbols: list[str]) -> dict[str, PositionSt
     ingest, building this query with the ORM cost more than running it."""
     global _state_loader
     if _state_loader is None:
-        from trades.ingest.sql import RowLoader
-
         _state_loader = RowLoader(PositionState)
     loader = _state_loader
     quote = connection.ops.quote_name
@@ -96,14 +93,12 @@ def _select_locked(account: Account, symbols: list[str]) -> dict[str, PositionSt
            f"AND {quote('symbol')} IN ({', '.join(['%s'] * len(symbols))}) ORDER BY {quote('symbol')}")
     if connection.features.has_select_for_update:
         sql += " FOR UPDATE"
-    from trades.ingest.sql import run_prepared
-
     rows = run_prepared(sql, [account.pk, *symbols])
     return {state.symbol: state for state in map(loader.load, rows)}
 
 
-def _fill_key(fill: Fill):
-    return (fill.executed_at, fill.pk or 0)
+def _fill_key(fill: BookedFill):
+    return (fill.executed_at, fill.pk)
 
 
 def _applied_key(state: PositionState):
@@ -112,17 +107,20 @@ def _applied_key(state: PositionState):
 
 
 def apply_fills(*, account: Account, fills: Iterable[Fill]) -> None:
-    """Book fills just written (any order, any symbols) into PositionState.
+    """Book stored Fill rows (any order, any symbols) into PositionState.
 
     Fast path: the new fills of a symbol are all newer than the newest applied one
     (by (executed_at, pk)): they are applied in memory on the stored state. Anything
-    else — an older fill, a fill seen before, a void, a row without pk — recomputes
-    that one symbol from its fills, so the result is exact whatever the order or
-    the number of calls. Queries: one locked read, one bulk update (plus creates).
+    else — an older fill, a fill seen before, a void — recomputes that one symbol from
+    its fills, so the result is exact whatever the order or the number of calls.
+    Queries: one locked read, one bulk update (plus creates).
     """
+    fills = list(fills)
+    booked = [BookedFill.of(f) for f in fills if f.voided_at is None]
+    voided = {f.symbol for f in fills if f.voided_at is not None}
     # No savepoint: the caller's transaction (ingest's) rolls back as a whole on any error.
     with transaction.atomic(savepoint=False):
-        lock_for_fills(account=account, fills=fills).book()
+        lock_for_fills(account=account, fills=booked, rebuild=voided).book()
 
 
 class PendingFills:
@@ -131,7 +129,7 @@ class PendingFills:
     and writes them. In between, on PostgreSQL's pipeline, the server can work on what the
     caller sends (ingest's journal) while Python computes the books."""
 
-    def __init__(self, account: Account, by_symbol: dict[str, list[Fill]], states: dict[str, PositionState],
+    def __init__(self, account: Account, by_symbol: dict[str, list[BookedFill]], states: dict[str, PositionState],
                  recompute: list[str]):
         self.account = account
         self.by_symbol = by_symbol
@@ -146,11 +144,7 @@ class PendingFills:
                 continue
             state = self.states[symbol]
             book = book_from_state(account, state)
-            book.apply_rows(
-                (f.pk, f.side, f.price, f.quantity, f.fee, f.fee_currency, f.other_fees, f.executed_at,
-                 f.reported_pnl)
-                for f in new
-            )
+            book.apply_rows(f.as_row() for f in new)
             changed.append(book_to_state(book, state))
         if changed:
             now = timezone.now()  # bulk_update skips auto_now
@@ -161,25 +155,26 @@ class PendingFills:
             _recompute(account, self.recompute)
         # A fill of a day already rolled up makes that day and the later ones stale: drop them;
         # the next report (or the nightly roll-up) replays them. Real-time fills are today's: no-op.
-        if self.by_symbol:
-            first_day = min(new[0].executed_at for new in self.by_symbol.values()).astimezone(UTC).date()
+        times = [new[0].executed_at for new in self.by_symbol.values() if new]
+        if times:
+            first_day = min(times).astimezone(UTC).date()
             if first_day < timezone.now().astimezone(UTC).date():
                 invalidate_days(account=account, since=first_day)
 
 
-def lock_for_fills(*, account: Account, fills: Iterable[Fill]) -> PendingFills:
+def lock_for_fills(*, account: Account, fills: Iterable[BookedFill], rebuild: Iterable[str] = ()) -> PendingFills:
     """The first step of `apply_fills`: the touched states, locked, and which symbols must be
-    recomputed rather than applied on their state. Inside the caller's transaction."""
-    by_symbol: dict[str, list[Fill]] = {}
+    recomputed rather than applied on their state (`rebuild` names some more). Inside the
+    caller's transaction."""
+    by_symbol: dict[str, list[BookedFill]] = {symbol: [] for symbol in rebuild}
     for fill in fills:
         by_symbol.setdefault(fill.symbol, []).append(fill)
     by_symbol = {symbol: sorted(by_symbol[symbol], key=_fill_key) for symbol in sorted(by_symbol)}
     states = _locked_states(account, list(by_symbol))
     recompute = []
     for symbol, new in by_symbol.items():
-        state = states[symbol]
-        last = _applied_key(state)
-        if any(f.pk is None or f.voided_at is not None for f in new) or (last is not None and _fill_key(new[0]) <= last):
+        last = _applied_key(states[symbol])
+        if not new or (last is not None and _fill_key(new[0]) <= last):
             recompute.append(symbol)
     return PendingFills(account, by_symbol, states, recompute)
 
@@ -197,8 +192,6 @@ def _update_states(states: list[PositionState]) -> None:
     rows = [[f.get_db_prep_save(getattr(state, f.attname), connection) for f in _STATE_COLUMNS] + [state.pk]
             for state in states]
     if len(rows) == 1:
-        from trades.ingest.sql import run_prepared
-
         run_prepared(sql, rows[0], fetch=False)
         return
     with connection.cursor() as cursor:
@@ -218,72 +211,6 @@ def invalidate_days(*, account: Account, since: date | None = None) -> None:
         cursor.execute(sql, params)
 
 
-def copy_fill_rows(account: Account, symbols: list[str] | None = None, *, by_time: bool = False,
-                   before: datetime | None = None, attribution: bool = False) -> Iterator[tuple]:
-    """PostgreSQL: non-void fill rows by COPY … TO STDOUT (text), parsed here — (symbol, id,
-    side, price, quantity, fee, fee_currency, other_fees, executed_at, reported_pnl), ordered
-    by (symbol, executed_at, id), or by (executed_at, id) with `by_time`; `attribution`
-    appends (bot_id, trade_id).
-
-    The recompute's speed is the fetch's: COPY streams while we parse, and skips the
-    per-value converters of a cursor (Django's timestamptz loader alone costs more
-    than the books). Ids and times stay text (ISO, UTC) for the caller to convert
-    only where needed.
-    """
-    from psycopg import sql
-
-    where = sql.SQL("account_id = {} AND voided_at IS NULL").format(sql.Literal(account.pk))
-    if symbols is not None:
-        where = sql.SQL("{} AND symbol = ANY({})").format(where, sql.Literal(list(symbols)))
-    if before is not None:
-        where = sql.SQL("{} AND executed_at < {}").format(where, sql.Literal(before))
-    order = sql.SQL("executed_at, id" if by_time else "symbol, executed_at, id")
-    extra = sql.SQL(", bot_id, trade_id" if attribution else "")
-    query = sql.SQL(
-        "COPY (SELECT symbol, id, side, price, quantity, fee, fee_currency, NULLIF(other_fees, '[]'::jsonb), "
-        "executed_at, reported_pnl{} FROM trades_fill WHERE {} ORDER BY {}) TO STDOUT"
-    ).format(extra, where, order)
-    connection.ensure_connection()
-    with connection.connection.cursor() as cursor, cursor.copy(query) as copy:
-        rest = b""
-        for block in copy:
-            lines = (rest + bytes(block)).split(b"\n")
-            rest = lines.pop()
-            for line in lines:
-                fields = (
-                    [_field(f) for f in line.decode().split("\t")] if line.count(b"\\") > line.count(b"\\N")
-                    else line.decode().split("\t")
-                )
-                symbol, pk, side, price, quantity, fee, fee_currency, other_fees, at, reported = fields[:10]
-                row = (symbol, pk, side, Decimal(price), Decimal(quantity), Decimal(fee), fee_currency,
-                       None if other_fees == NULL else json.loads(other_fees), at,
-                       None if reported == NULL else Decimal(reported))
-                if attribution:
-                    bot_id, trade_id = fields[10:]
-                    row += (None if bot_id == NULL else int(bot_id), trade_id)
-                yield row
-
-
-NULL = "\\N"
-_ESCAPES = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v", "\\": "\\"}
-
-
-def _field(text: str) -> str | None:
-    """Undo COPY's text escaping (only met when a value holds a backslash, tab or newline)."""
-    if text == NULL:
-        return NULL
-    out, i = [], 0
-    while i < len(text):
-        c = text[i]
-        if c == "\\" and i + 1 < len(text):
-            out.append(_ESCAPES.get(text[i + 1], text[i + 1]))
-            i += 2
-        else:
-            out.append(c)
-            i += 1
-    return "".join(out)
-
-
 def _finish(book: Book) -> Book:
     """Turn the text id/time the COPY path leaves on a book into their types."""
     if isinstance(book.last_executed_at, str):
@@ -301,19 +228,10 @@ def stream_books(account: Account, symbols: Iterable[str] | None = None, *,
     instances, no sort: COPY on PostgreSQL, values_list in chunks elsewhere.
     """
     symbols = None if symbols is None else list(symbols)
-    if connection.vendor == "postgresql":
-        rows = copy_fill_rows(account, symbols)
-    else:
-        qs = Fill.objects.filter(account=account, voided_at__isnull=True)
-        if symbols is not None:
-            qs = qs.filter(symbol__in=symbols)
-        rows = qs.order_by("symbol", "executed_at", "id").values_list("symbol", *FILL_COLUMNS).iterator(
-            chunk_size=chunk_size
-        )
     current: str | None = None
     batch: list[tuple] = []
     book: Book | None = None
-    for row in rows:
+    for row in fill_rows(account, symbols):
         symbol = row[0]
         if symbol != current:
             if book is not None:

@@ -17,8 +17,8 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from accounts.models import Account
-from accounts.values import AMOUNT_CONTEXT
-from trades.books.cost import ZERO, Trips, q18
+from core.amounts import AMOUNT_CONTEXT, q18
+from trades.books.cost import ZERO, Trips
 from trades.books.marks import Price, conversion_symbol, newest_price, price_of_state, states_with_prices
 from trades.books.state import book_from_state
 from trades.models import CashFlow, Trade

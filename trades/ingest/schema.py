@@ -1,12 +1,15 @@
 """The item types bots post (SPEC 4.1), declared once.
 
 This table is the single source of truth for the write API: `trades.ingest.validate`
-checks items against it and `trades.ingest.openapi` derives the OpenAPI components
+checks items against it and `trades.api.openapi` derives the OpenAPI components
 from it, so the documented bodies are the accepted bodies.
 """
 
 from dataclasses import dataclass
 from functools import cached_property
+
+from snapshots.models import PositionSnapshot
+from trades.models import CashFlow, Order, Side, Signal, Source, Trade
 
 # Field kinds: how a posted value is checked and what it becomes.
 TEXT = "text"  # a JSON string (a JSON integer is taken as its digits: exchange ids often are)
@@ -60,11 +63,15 @@ class ItemType:
 # The currency of one entry of a fill's `fees` list (checked and described like a field).
 FEE_CURRENCY = Field("currency", CODE, max_length=16)
 
-SIDES = ("buy", "sell")
-ORDER_STATUSES = ("new", "partially_filled", "filled", "canceled", "rejected", "expired")
-FILL_SOURCES = ("bot", "exchange", "import")
-CASHFLOW_KINDS = ("deposit", "withdrawal", "funding", "transfer_in", "transfer_out", "rebate", "fee")
-LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+# Choice sets are the models' own (one list each, which the database's constraints check too).
+SIDES = tuple(Side.values)
+ORDER_STATUSES = tuple(Order.Status.values)
+FILL_SOURCES = tuple(Source.values)
+CASHFLOW_KINDS = tuple(CashFlow.Kind.values)
+TRADE_SIDES = tuple(Trade.Direction.values)
+POSITION_SIDES = tuple(PositionSnapshot.Side.values)
+SIGNAL_VALUES = tuple(sorted(Signal.Value.values, reverse=True))
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")  # a log line is journaled only: no model
 
 
 def _id(help_text: str, *, required: bool = True) -> Field:
@@ -137,7 +144,7 @@ TRADE_OPEN = ItemType(
     (
         _id("The bot's trade id."),
         _symbol(),
-        Field("side", CHOICE, required=True, choices=("long", "short")),
+        Field("side", CHOICE, required=True, choices=TRADE_SIDES),
         Field("quantity", AMOUNT, required=True, minimum=POSITIVE),
         Field("entry_price", AMOUNT, required=True, minimum=POSITIVE),
         Field("entry_time", TIME, required=True),
@@ -194,7 +201,7 @@ SIGNAL = ItemType(
     (
         _id("The bot's signal id (optional; without it every post is a new signal).", required=False),
         _symbol(),
-        Field("value", INT, required=True, choices=(1, 0, -1)),
+        Field("value", INT, required=True, choices=SIGNAL_VALUES),
         Field("generated_at", TIME, required=True),
         Field("strength", AMOUNT),
         Field("strategy", TEXT, max_length=200),
@@ -208,7 +215,7 @@ POSITION = ItemType(
     "The account's position in a symbol as reported at a time. Key: (symbol, exchange_ts).",
     (
         _symbol(),
-        Field("side", CHOICE, required=True, choices=("long", "short", "flat")),
+        Field("side", CHOICE, required=True, choices=POSITION_SIDES),
         Field("size", AMOUNT, required=True, minimum=NOT_NEGATIVE, help="Unsigned; side says the direction."),
         Field("entry_price", AMOUNT, minimum=NOT_NEGATIVE),
         Field("mark_price", AMOUNT, minimum=NOT_NEGATIVE),

@@ -6,38 +6,18 @@ must not pay for 10,000 serializer instances.
 """
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from accounts.errors import TradebookError
 from accounts.models import Account
-from accounts.values import BadValue, parse_amount, parse_time
+from accounts.scope import pick_account
+from core.amounts import decimal_str, parse_amount
+from core.errors import BadValue, TradebookError
+from core.exact_json import Unstorable, storable_json
+from core.times import parse_time
 from trades.ingest import schema
+from trades.ingest.items import Item, Problems
 from trades.ingest.schema import COMMON_NAMES, ITEM_TYPES, TYPE_FIELD_NAME, Field, ItemType
-from trades.ingest.sql import JsonText, Unstorable, storable_json
-
-MISSING = object()
-
-
-@dataclass(slots=True, eq=False)
-class Item:
-    """One posted item, checked: values are keyed by model attribute and typed."""
-
-    index: int
-    type: ItemType
-    raw: Any  # the item exactly as posted (before any translation of an older format)
-    posted: dict  # the item as checked (after translation)
-    values: dict
-    meta: dict
-    bot_key: str | None
-    account: Account | None = None
-    outcome: str | None = None
-    result_id: Any = None
-    item_key: str = ""
-    bot_id: int | None = None
-    extra: dict = field(default_factory=dict)
-    raw_text: JsonText | None = None  # `raw` as the journal stores it (checked storable)
 
 
 def _text(f: Field, value):
@@ -142,7 +122,7 @@ _REQUIRED: dict[str, tuple[tuple[str, str, int], ...]] = {
 _COMMON_TEXT = {f.name: f for f in schema.COMMON_FIELDS}
 
 
-def check_item(index: int, posted: dict, item_type: ItemType, errors: list[dict]) -> tuple[dict, dict]:
+def check_item(index: int, posted: dict, item_type: ItemType, problems: Problems) -> tuple[dict, dict]:
     """Typed values (by model attribute) and meta (unknown fields) of one item; errors appended,
     in the order of the type's fields."""
     plan = _PLANS[item_type.name]
@@ -167,60 +147,57 @@ def check_item(index: int, posted: dict, item_type: ItemType, errors: list[dict]
     for name, attname, position in _REQUIRED[item_type.name]:
         if attname not in values and not any(e["field"] == name for _p, e in found):
             found.append((position, {"index": index, "field": name, "message": "this field is required"}))
-    if found:
-        errors.extend(e for _p, e in sorted(found, key=lambda pair: pair[0]))
+    for _position, error in sorted(found, key=lambda pair: pair[0]):
+        problems.add(error["index"], error["field"], error["message"])
     return values, meta
 
 
 def check_items(
-    items: Sequence[Any], *, item_type: str | None, accounts: Sequence[Account],
+    items: Sequence[Any], *, item_type: str | None, accounts: Sequence[Account], problems: Problems,
     default_account: Account | None = None, translate: Callable[[dict], dict] | None = None,
-    start: int = 0, errors: list[dict] | None = None,
+    start: int = 0, source: str = "bot",
 ) -> list[Item]:
-    """Check every item; raise one TradebookError with every error (400), or 404 for an account
-    outside the caller's scope (answered exactly as a missing one).
-
-    A request checked in parts: `start` is the index of the first of these items, and the
-    errors are appended to `errors` instead, for `raise_errors` once every part is checked."""
-    collect = errors is not None
-    errors = [] if errors is None else errors
+    """Check every item; what is wrong goes to `problems` (400, or 404 for an account outside
+    the caller's scope). `start` is the index of the first of these items in the request
+    (checked in parts); `source` is a fill's source where it names none."""
     checked: list[Item] = []
-    by_slug = {a.slug: a for a in accounts}
     fixed_type = ITEM_TYPES.get(item_type) if item_type else None
     if item_type and fixed_type is None:
         raise ValueError(f"unknown item type {item_type!r}")
     for index, raw in enumerate(items, start):
         if not isinstance(raw, dict):
-            errors.append({"index": index, "field": None, "message": "each item must be a JSON object"})
+            problems.add(index, None, "each item must be a JSON object")
             continue
         posted = raw
         # The account first: one outside the scope is a 404 whatever else is wrong with the item.
-        account = _resolve(index, raw.get("account"), by_slug, default_account, errors)
+        try:
+            account = pick_account(accounts, raw.get("account"), default=default_account)
+        except TradebookError as exc:
+            account = None
+            problems.add(index, "account", exc.errors[0]["message"], status=exc.status)
         if fixed_type is None:
             if translate is not None:
                 try:
                     posted = translate(raw)
                 except (TradebookError, BadValue, ValueError) as exc:
-                    errors.append({"index": index, "field": None, "message": str(exc)})
+                    problems.add(index, None, str(exc))
                     continue
             type_name = posted.get(TYPE_FIELD_NAME)
             this_type = ITEM_TYPES.get(type_name) if isinstance(type_name, str) else None
             if this_type is None:
-                errors.append({"index": index, "field": TYPE_FIELD_NAME,
-                               "message": f"must be one of {', '.join(ITEM_TYPES)}"})
+                problems.add(index, TYPE_FIELD_NAME, f"must be one of {', '.join(ITEM_TYPES)}")
                 continue
         else:
             this_type = fixed_type
             type_name = posted.get(TYPE_FIELD_NAME)
             if type_name is not None and type_name != this_type.name:
-                errors.append({"index": index, "field": TYPE_FIELD_NAME,
-                               "message": f"this endpoint takes {this_type.name!r} items"})
+                problems.add(index, TYPE_FIELD_NAME, f"this endpoint takes {this_type.name!r} items")
                 continue
-        values, meta = check_item(index, posted, this_type, errors)
+        values, meta = check_item(index, posted, this_type, problems)
         try:
             raw_text = storable_json(raw)
         except Unstorable as exc:
-            errors.append({"index": index, "field": exc.field, "message": str(exc)})
+            problems.add(index, exc.field, str(exc))
             continue
         bot_key = None
         for name in ("bot", "bot_id"):
@@ -229,46 +206,23 @@ def check_items(
                 try:
                     bot_key = _text(_COMMON_TEXT[name], value).strip() or None
                 except BadValue as exc:
-                    errors.append({"index": index, "field": name, "message": str(exc)})
+                    problems.add(index, name, str(exc))
                 break
+        if this_type.name == "fill":
+            _shape_fill(index, posted, values, problems, source)
         checked.append(Item(index=index, type=this_type, raw=raw, posted=posted, values=values, meta=meta,
                             bot_key=bot_key, account=account, raw_text=raw_text))
-    if not collect:
-        raise_errors(errors)
     return checked
 
 
-def raise_errors(errors: list[dict]) -> None:
-    """Every error at once (400); only the 404s when an account is outside the scope."""
-    if errors:
-        errors = sorted(errors, key=lambda e: e["index"])  # parts append theirs in turn
-        not_found = [e for e in errors if e.get("status") == 404]
-        if not_found:
-            raise TradebookError([_public(e) for e in not_found], status=404)
-        raise TradebookError(errors)
-
-
-def _public(error: dict) -> dict:
-    return {k: v for k, v in error.items() if k != "status"}
-
-
-def _resolve(index, slug, by_slug, default_account, errors) -> Account | None:
-    if slug in (None, ""):
-        if default_account is not None:
-            return default_account
-        if len(by_slug) == 1:
-            return next(iter(by_slug.values()))
-        if not by_slug:
-            errors.append({"index": index, "field": "account", "message": "no account", "status": 404})
-        else:
-            errors.append({"index": index, "field": "account",
-                           "message": "this token has several accounts: name one with 'account'"})
-        return None
-    if not isinstance(slug, str):
-        errors.append({"index": index, "field": "account", "message": "must be an account slug"})
-        return None
-    account = by_slug.get(slug)
-    if account is None:
-        # Outside the scope answers exactly as missing.
-        errors.append({"index": index, "field": "account", "message": f"no account {slug!r}", "status": 404})
-    return account
+def _shape_fill(index: int, posted: dict, values: dict, problems: Problems, source: str) -> None:
+    """A fill's fees as the model keeps them: the first in fee/fee_currency, the rest in other_fees."""
+    fees = values.pop("fees", None)
+    if fees is not None:
+        if "fee" in values or "fee_currency" in values:
+            problems.add(index, "fees", "give fee/fee_currency or fees, not both")
+            return
+        if fees:
+            values["fee"], values["fee_currency"] = fees[0]
+        values["other_fees"] = [{"amount": decimal_str(a), "currency": c} for a, c in fees[1:]]
+    values.setdefault("source", source)

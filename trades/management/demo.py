@@ -14,9 +14,9 @@ from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 
 from accounts.models import Account
 from accounts.services import create_account
-from accounts.values import AMOUNT_CONTEXT
+from core.amounts import AMOUNT_CONTEXT
+from core.progress import Progress
 from trades.management.importing import import_items
-from trades.management.progress import Progress
 
 DAYS = 28
 MARK_EVERY = timedelta(hours=4)

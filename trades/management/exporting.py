@@ -16,9 +16,9 @@ from django.db.models import QuerySet, TextField
 from django.db.models.functions import Cast
 
 from accounts.models import Account
-from accounts.values import decimal_str
+from core.amounts import decimal_str
+from core.exact_json import loads_exact
 from snapshots.models import EquitySnapshot, Mark, PositionSnapshot, WalletSnapshot
-from trades.api.parsers import loads_exact
 from trades.models import Event, Fill, Signal, Trade
 
 CHUNK = 2000

@@ -7,10 +7,10 @@ from collections.abc import Callable, Sequence
 
 from django.db import transaction
 
-from accounts.errors import TradebookError
 from accounts.models import Account
+from core.errors import TradebookError
+from core.progress import Progress
 from trades.ingest import record
-from trades.management.progress import Progress
 
 CHUNK = 1000  # items per record() call: bounded memory per statement, one outer transaction
 

@@ -1,8 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.errors import TradebookError
 from accounts.models import Account
 from accounts.services import create_account
+from core.errors import TradebookError
 
 
 class Command(BaseCommand):

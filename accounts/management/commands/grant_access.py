@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.errors import TradebookError
 from accounts.services import grant_access
+from core.errors import TradebookError
 
 
 class Command(BaseCommand):

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.errors import TradebookError
 from accounts.tokens import issue_token
+from core.errors import TradebookError
 
 
 class Command(BaseCommand):

@@ -3,8 +3,9 @@ about a canonical field names the message and the native field the caller sent."
 
 from dataclasses import dataclass, field
 
-from accounts.errors import TradebookError
-from accounts.values import BadValue, parse_amount, parse_time
+from core.amounts import parse_amount
+from core.errors import BadValue, TradebookError
+from core.times import parse_time
 
 
 @dataclass(slots=True)

@@ -19,7 +19,8 @@ mode (positionIdx 1/2) each leg arrives as a snapshot of its own and two legs of
 symbol at the same updatedTime share a key: the second is a 409.
 """
 
-from accounts.values import BadValue, parse_amount
+from core.amounts import parse_amount
+from core.errors import BadValue
 from trades.ingest.formats.base import (
     Origin,
     Problems,

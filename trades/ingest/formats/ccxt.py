@@ -19,7 +19,8 @@ Symbols are kept as CCXT writes them ("BTC/USDT:USDT"), quantities in contracts.
 
 from datetime import datetime
 
-from accounts.values import BadValue, parse_amount
+from core.amounts import parse_amount
+from core.errors import BadValue
 from trades.ingest.formats.base import Origin, Problems, Translation, blank, ms, positive_or_none, set_if
 
 STRUCTURES = ("trades", "orders", "positions", "balance")

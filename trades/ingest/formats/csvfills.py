@@ -12,8 +12,8 @@ the same booked content. Errors name the line (the header is line 1).
 import csv
 from collections.abc import Iterable
 
-from accounts.errors import TradebookError
-from trades.api.parsers import loads_exact  # JSON numbers exact, as the API reads them
+from core.errors import TradebookError
+from core.exact_json import loads_exact  # JSON numbers exact, as the API reads them
 
 REQUIRED = ("id", "symbol", "side", "price", "quantity", "executed_at")
 BOOLEAN = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}

@@ -17,8 +17,8 @@ import sqlite3
 from decimal import Decimal, localcontext
 from pathlib import Path
 
-from accounts.errors import TradebookError
-from accounts.values import AMOUNT_CONTEXT, AMOUNT_QUANTUM, BadValue, decimal_str, parse_amount
+from core.amounts import AMOUNT_CONTEXT, AMOUNT_QUANTUM, decimal_str, parse_amount
+from core.errors import BadValue, TradebookError
 
 TRADE_PREFIX = "ft-"
 EXIT_ORDER_SIDES = {"buy", "sell", "stoploss"}

@@ -15,7 +15,9 @@ not know in `meta`. Any other item is returned as it is.
 
 import hashlib
 
-from accounts.values import BadValue, decimal_str, parse_amount, parse_time
+from core.amounts import decimal_str, parse_amount
+from core.errors import BadValue
+from core.times import parse_time
 
 # The time field of each canonical type: where a legacy `timestamp` goes, and what
 # a line without `timestamp` may inherit from (fill_missing_timestamps).

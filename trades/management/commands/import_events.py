@@ -3,10 +3,10 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.management.lookup import account_named
-from trades.api.parsers import loads_exact
+from core.exact_json import loads_exact
+from core.progress import Progress
 from trades.ingest.formats.legacy import fill_missing_timestamps
 from trades.management.importing import ImportFailed, import_items, key_unkeyed_signals, summary
-from trades.management.progress import Progress
 
 
 class Command(BaseCommand):

@@ -2,11 +2,11 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.errors import TradebookError
 from accounts.management.lookup import account_named
+from core.errors import TradebookError
+from core.progress import Progress
 from trades.ingest.formats import freqtrade
 from trades.management.importing import ImportFailed, import_items, summary
-from trades.management.progress import Progress
 
 
 class Command(BaseCommand):

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.errors import TradebookError
+from core.errors import TradebookError
 from trades.management.demo import seed
 from trades.management.importing import ImportFailed, summary
 

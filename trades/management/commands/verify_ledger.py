@@ -5,8 +5,8 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import Account
+from core.progress import Progress
 from trades.books.verify import Verification, verify_account
-from trades.management.progress import Progress
 from trades.models import Fill
 
 

@@ -1,5 +1,12 @@
-"""The one domain error. Services raise it; the API's exception handler and the
-commands turn it into the documented error body / a clear message."""
+"""The one domain error, and the error of one value.
+
+Services raise `TradebookError`; the API's exception handler and the commands turn it
+into the documented error body or a clear message. `BadValue` is what the parsers of
+amounts and times raise; the caller knows which field it was and says so."""
+
+
+class BadValue(ValueError):
+    """A value that cannot be taken as it is; the message says why."""
 
 
 class TradebookError(Exception):

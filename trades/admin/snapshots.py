@@ -1,7 +1,7 @@
 from django.contrib import admin
 
-from accounts.admin_tools import TenantAdmin
 from snapshots.models import EquitySnapshot, Mark, PositionSnapshot, WalletSnapshot
+from trades.admin.tenant import TenantAdmin
 
 
 class SnapshotAdmin(TenantAdmin):

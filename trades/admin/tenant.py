@@ -4,6 +4,7 @@ open fast over millions of rows (no COUNT(*); PostgreSQL's estimate instead)."""
 
 import csv
 import json
+from decimal import Decimal
 
 from django.contrib import admin
 from django.core.paginator import Paginator
@@ -12,13 +13,8 @@ from django.http import StreamingHttpResponse
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 
-from accounts.models import Account
-
-
-def visible_accounts(user):
-    if user.is_superuser:
-        return Account.objects.all()
-    return Account.objects.filter(members=user)
+from accounts.scope import visible_accounts
+from core.amounts import decimal_str
 
 
 class EstimatedCountPaginator(Paginator):
@@ -66,10 +62,6 @@ export_csv.short_description = "Export selected rows as CSV"
 
 
 def _csv_value(value):
-    from decimal import Decimal
-
-    from accounts.values import decimal_str
-
     if isinstance(value, Decimal):
         return decimal_str(value)
     if isinstance(value, dict | list):

@@ -1,13 +1,13 @@
-"""Parsing and formatting of the two kinds of value bots send: amounts and times.
+"""Amounts: money and quantities as exact decimals (SPEC 3).
 
-One place for the rules of SPEC section 3, used by the API, the importers and the
-models alike.
+One place for the rules of an amount, used by the API, the importers, the books and
+the model field alike: what a posted amount may be, its canonical text, and the one
+rounding rule of the books (18 places, half-even: what numeric(38,18) stores).
 """
 
-from datetime import UTC, datetime, timedelta
 from decimal import Context, Decimal, InvalidOperation
 
-from django.utils.dateparse import parse_datetime
+from core.errors import BadValue
 
 AMOUNT_PLACES = 18
 AMOUNT_INTEGER_DIGITS = 20  # numeric(38,18): 20 digits before the point
@@ -16,10 +16,6 @@ AMOUNT_LIMIT = Decimal(10) ** AMOUNT_INTEGER_DIGITS
 # Python's default context keeps 28 digits; numeric(38,18) and the products the books
 # form (price × quantity) need more. Use this context for any amount arithmetic.
 AMOUNT_CONTEXT = Context(prec=80)
-
-
-class BadValue(ValueError):
-    """A value that cannot be taken as it is; the message says why."""
 
 
 def parse_amount(value) -> Decimal:
@@ -79,30 +75,6 @@ def decimal_str(value: Decimal) -> str:
     return text
 
 
-def parse_time(value) -> datetime:
-    """ISO 8601 (naive = UTC) or integer epoch milliseconds -> aware UTC datetime."""
-    if isinstance(value, bool) or value is None:
-        raise BadValue("must be an ISO 8601 time or epoch milliseconds")
-    if isinstance(value, Decimal):
-        if value != value.to_integral_value():
-            raise BadValue("epoch milliseconds must be a whole number")
-        value = int(value)
-    if isinstance(value, int):
-        try:
-            return datetime.fromtimestamp(value // 1000, tz=UTC) + timedelta(milliseconds=value % 1000)
-        except (OverflowError, OSError, ValueError):
-            raise BadValue(f"{value} is out of range for epoch milliseconds")
-    if isinstance(value, str):
-        text = value.strip()
-        if text.isdigit():
-            return parse_time(int(text))
-        try:
-            parsed = parse_datetime(text.replace("Z", "+00:00") if text.endswith("Z") else text)
-        except ValueError:
-            parsed = None
-        if parsed is None:
-            raise BadValue(f"{value!r} is not an ISO 8601 time")
-        if parsed.tzinfo is None:
-            return parsed.replace(tzinfo=UTC)
-        return parsed.astimezone(UTC)
-    raise BadValue("must be an ISO 8601 time or epoch milliseconds")
+def q18(value: Decimal) -> Decimal:
+    """The one rounding rule: 18 places, half-even (what numeric(38,18) stores)."""
+    return value.quantize(AMOUNT_QUANTUM, context=AMOUNT_CONTEXT)

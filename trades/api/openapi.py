@@ -8,7 +8,7 @@ serializer per request body (`items_body(...)`); the extension below turns it in
 
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.plumbing import ResolvedComponent
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import OpenApiResponse, extend_schema_field
 from rest_framework import serializers
 
 from trades.ingest import schema
@@ -179,8 +179,6 @@ class ErrorBody(serializers.Serializer):
 
 
 def write_responses() -> dict:
-    from drf_spectacular.utils import OpenApiResponse
-
     return {
         200: OpenApiResponse(WriteResult, description="Nothing new: every item was a duplicate or an update."),
         201: OpenApiResponse(WriteResult, description="At least one item was created."),

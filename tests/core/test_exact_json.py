@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from trades.api.parsers import _clean_lines, _each_line
+from core.exact_json import _clean_lines, _each_line
 
 FILL = '{"type": "fill", "id": "a", "price": 1.10, "quantity": 3, "note": "x"}'
 

@@ -3,7 +3,9 @@ from decimal import Decimal
 
 import pytest
 
-from accounts.values import BadValue, decimal_str, parse_amount, parse_time
+from core.amounts import decimal_str, parse_amount
+from core.errors import BadValue
+from core.times import parse_time
 
 
 @pytest.mark.parametrize("raw, expected", [

@@ -22,7 +22,7 @@ def embedded_broker(settings, tmp_path):
 
 
 def redis_answers() -> bool:
-    from accounts.health import check_broker
+    from trades.api.health import check_broker
 
     with mock.patch("django.conf.settings.CELERY_BROKER_URL", "redis://127.0.0.1:6379/15"):
         return check_broker() is None
@@ -50,7 +50,7 @@ def test_readyz_names_an_unwritable_broker_folder(client, embedded_broker):
 
 
 def test_readyz_names_the_database_when_it_is_down(client, embedded_broker):
-    with mock.patch("accounts.health.connection") as conn:
+    with mock.patch("trades.api.health.connection") as conn:
         conn.cursor.side_effect = OperationalError("could not connect to server")
         response = client.get("/readyz")
     assert response.status_code == 503

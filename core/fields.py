@@ -2,7 +2,7 @@
 
 PostgreSQL stores `numeric(38,18)`. SQLite's NUMERIC affinity keeps only about
 15 significant digits, so there the column is TEXT holding the canonical decimal
-string (see `accounts.values.decimal_str`): every digit survives. Values are
+string (see `core.amounts.decimal_str`): every digit survives. Values are
 quantized to 18 places here, once, so both databases store the same number.
 Consequence on SQLite: ORDER BY and SUM over these columns are textual/float —
 the books aggregate in Python with Decimal, never in SQL.
@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from django.db import DataError, models
 
-from accounts.values import AMOUNT_CONTEXT, AMOUNT_LIMIT, AMOUNT_PLACES, AMOUNT_QUANTUM, decimal_str
+from core.amounts import AMOUNT_CONTEXT, AMOUNT_LIMIT, AMOUNT_PLACES, AMOUNT_QUANTUM, decimal_str
 
 
 class NumericOverflow(DataError):
@@ -31,7 +31,7 @@ class AmountField(models.DecimalField):
         name, _path, args, kwargs = super().deconstruct()
         kwargs.pop("max_digits", None)
         kwargs.pop("decimal_places", None)
-        return name, "accounts.fields.AmountField", args, kwargs
+        return name, "core.fields.AmountField", args, kwargs
 
     # Not "DecimalField": SQLite's backend would pass our text through a float converter.
     def get_internal_type(self) -> str:

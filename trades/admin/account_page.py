@@ -10,8 +10,11 @@ from django.http import Http404
 from django.shortcuts import render
 from django.utils import timezone
 
-from accounts import charts
-from accounts.admin_tools import visible_accounts
+from accounts.scope import visible_accounts
+from snapshots.models import EquitySnapshot, WalletSnapshot
+from trades import books
+from trades.admin import charts
+from trades.models import DailyPnl, Fill
 
 CURVE_DAYS = 90
 
@@ -24,10 +27,6 @@ def _display(value):
 
 
 def account_page(request, object_id):
-    from snapshots.models import EquitySnapshot, WalletSnapshot
-    from trades import books
-    from trades.models import DailyPnl, Fill
-
     account = visible_accounts(request.user).filter(pk=object_id).first()
     if account is None:
         raise Http404("No such account.")

@@ -4,7 +4,7 @@ from django.db.models.functions import Cast
 from django.urls import reverse
 from django.utils.html import format_html
 
-from accounts.admin_tools import LedgerAdmin, pretty_json
+from trades.admin.tenant import LedgerAdmin, pretty_json
 from trades.models import CashFlow, DailyPnl, Event, Fill, Order, PositionState, Signal, Trade
 
 

@@ -2,7 +2,7 @@
 
 import io
 
-from trades.management.progress import Progress
+from core.progress import Progress
 
 
 class Terminal(io.StringIO):

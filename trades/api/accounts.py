@@ -2,10 +2,10 @@
 
 from django.db.models import QuerySet
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from rest_framework import exceptions, generics
+from rest_framework import generics
 
-from accounts.auth import scoped_accounts
 from accounts.models import Account
+from trades.api.auth import account_named, caller_account_rows
 from trades.api.pagination import KeysetPagination
 from trades.api.serializers import AccountSerializer
 
@@ -18,7 +18,7 @@ class AccountList(generics.ListAPIView):
     ordering_field = "created_at"
 
     def get_queryset(self) -> QuerySet[Account]:
-        return scoped_accounts(self.request).prefetch_related("bots")
+        return caller_account_rows(self.request).prefetch_related("bots")
 
 
 class AccountDetail(generics.RetrieveAPIView):
@@ -27,19 +27,16 @@ class AccountDetail(generics.RetrieveAPIView):
     serializer_class = AccountSerializer
 
     def get_queryset(self) -> QuerySet[Account]:
-        return scoped_accounts(self.request).prefetch_related("bots")
+        return caller_account_rows(self.request).prefetch_related("bots")
 
     def get_object(self) -> Account:
-        account = self.get_queryset().filter(slug=self.kwargs["slug"]).first()
-        if account is None:
-            raise exceptions.NotFound(f"No account {self.kwargs['slug']!r}.")
-        return account
+        return self.get_queryset().get(pk=account_named(self.request, self.kwargs["slug"]).pk)
 
 
 class BearerTokenScheme(OpenApiAuthenticationExtension):
     """Tells the OpenAPI schema how bots authenticate (registered by being defined)."""
 
-    target_class = "accounts.auth.BearerTokenAuthentication"
+    target_class = "trades.api.auth.BearerTokenAuthentication"
     name = "bearerAuth"
 
     def get_security_definition(self, auto_schema) -> dict:

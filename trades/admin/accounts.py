@@ -2,9 +2,10 @@ from django.contrib import admin
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from accounts.account_page import account_page
-from accounts.admin_tools import TenantAdmin, visible_accounts
 from accounts.models import Account, ApiToken, Bot
+from accounts.scope import visible_accounts
+from trades.admin.account_page import account_page
+from trades.admin.tenant import TenantAdmin
 
 
 @admin.register(Account)

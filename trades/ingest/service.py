@@ -1,0 +1,226 @@
+"""record(): posted items -> ledger rows, journal and books, in one transaction (SPEC 4.1).
+
+The one service behind every door that writes what bots did: the write API, the
+native-format endpoints (Bybit, CCXT), the importers and the sources all call it.
+
+A request, top to bottom (`_write`):
+
+1. check the items part by part (`validate`); while no error is found, each part's
+   keyed items go to the database at once (`keyed.KeyedWriter`), one statement per
+   account and type;
+2. once every item is checked — every error at once, and then nothing is kept —
+   settle the keyed outcomes (created, duplicate, or a conflict);
+3. per account, in the order posted: orders, trade updates and closes, voids (`lifecycle`);
+4. lock the books' states of the new fills, send the journal (`journal`), and compute
+   the books (`trades.books`) while the database writes the journal.
+
+Any problem rolls the whole request back. A race the request cannot settle in place (a
+deadlock, a serialization failure, an order created concurrently) runs it again, a few
+times at most.
+"""
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db import DataError, IntegrityError, OperationalError, connection, transaction
+from django.utils import timezone
+
+from accounts.models import Account, ApiToken
+from core.errors import TradebookError
+from core.sql.statements import pipelined
+from trades import books
+from trades.ingest import bots, journal, lifecycle
+from trades.ingest.formats.legacy import translate as translate_legacy
+from trades.ingest.items import CREATED, DUPLICATE, UPDATED, Item, Problems
+from trades.ingest.keyed import KEYED, KEYED_ORDER, KeyedWriter
+from trades.ingest.validate import check_items
+
+# A request that loses a race it cannot settle in place runs again, this many times at most.
+MAX_ATTEMPTS = 4
+TRANSIENT_SQLSTATES = {"40001", "40P01"}  # serialization_failure, deadlock_detected
+NUMERIC_OUT_OF_RANGE = "22003"  # PostgreSQL's numeric field overflow; core.fields.NumericOverflow on SQLite
+
+# A request is checked and sent in parts of this many items: on PostgreSQL the server
+# inserts one part while the next is checked (pipeline mode), so a batch costs about the
+# larger of its Python and its SQL, not their sum.
+PART = 125
+
+
+@dataclass
+class IngestResult:
+    results: list[dict] = field(default_factory=list)  # [{"index", "status", "id"}], in posted order
+    counts: dict[str, int] = field(default_factory=lambda: {CREATED: 0, DUPLICATE: 0, UPDATED: 0})
+
+    @property
+    def created(self) -> bool:
+        return self.counts[CREATED] > 0
+
+    def as_dict(self) -> dict:
+        return {"results": self.results, "counts": self.counts}
+
+
+@dataclass(frozen=True)
+class _Request:
+    """What a request posted and on whose behalf."""
+
+    items: Sequence[Any]
+    accounts: Sequence[Account]
+    item_type: str | None
+    default_account: Account | None
+    token: ApiToken | None
+    channel: str
+
+    @property
+    def translate(self) -> Callable[[dict], dict] | None:
+        """Mixed items (no fixed type) may be the older JSONL lines: translated first."""
+        return translate_legacy if self.item_type is None else None
+
+
+def record(
+    *, accounts: Sequence[Account], items: Sequence[Any], token: ApiToken | None = None, channel: str = "api",
+    item_type: str | None = None, default_account: Account | None = None,
+) -> IngestResult:
+    """Write `items` for the caller whose scope is `accounts`; raise TradebookError (400/404/409).
+
+    `item_type` is the endpoint's type; None means each item names its `type` (older
+    JSONL lines are translated first). `default_account` (e.g. `?account=`) is used for
+    items that name none.
+    """
+    request = _Request(items=items, accounts=accounts, item_type=item_type, default_account=default_account,
+                       token=token, channel=channel)
+    attempt = 0
+    while True:
+        attempt += 1
+        outer = connection.in_atomic_block
+        try:
+            with transaction.atomic():
+                return _write(request)
+        except IntegrityError:
+            # Our writes name only rows that exist; a reference the database refuses can only be
+            # a remembered bot deleted behind the application's back: forget them all.
+            bots.forget_bots()
+            raise
+        except DataError as exc:
+            # The validator lets through only values the database takes, so this is one the books
+            # computed from the items (a position, a PnL) that does not fit numeric(38,18): the
+            # items are what is wrong, the caller's 400. Any other refusal is said as it is.
+            if NUMERIC_OUT_OF_RANGE in (getattr(exc, "sqlstate", None), getattr(exc.__cause__, "sqlstate", None)):
+                raise TradebookError(f"a value computed from these items does not fit numeric(38,18): {exc}")
+            raise TradebookError(f"the database refused a value of these items: {exc}")
+        except (lifecycle.RetryRequest, OperationalError) as exc:
+            if outer or attempt >= MAX_ATTEMPTS or not _transient(exc):
+                if isinstance(exc, lifecycle.RetryRequest):
+                    raise TradebookError("concurrent writes of the same items; retry the request", status=409)
+                raise
+            # The next attempt checks the items afresh: nothing of this one is kept.
+
+
+def _transient(exc: Exception) -> bool:
+    if isinstance(exc, lifecycle.RetryRequest):
+        return True
+    cause = exc.__cause__
+    return getattr(cause, "sqlstate", None) in TRANSIENT_SQLSTATES or "database is locked" in str(exc)
+
+
+def _default_source(channel: str) -> str:
+    if channel.startswith("ingest."):
+        return "exchange"
+    if channel.startswith("import") or channel.startswith("source"):
+        return "import"
+    return "bot"
+
+
+def _write(request: _Request) -> IngestResult:
+    """One request, inside its transaction (see the module's docstring)."""
+    received_at = timezone.now()
+    problems = Problems()
+    items, writers = _check_and_send(request, received_at=received_at, problems=problems)
+    by_account: dict[int, list[Item]] = defaultdict(list)
+    for item in items:
+        by_account[item.account.pk].append(item)
+    voided: dict[int, set[str]] = {}
+    for account_items in by_account.values():
+        account = account_items[0].account
+        orders = [item for item in account_items if item.type.name == "order"]
+        if orders:
+            lifecycle.store_orders(account=account, items=orders, received_at=received_at, problems=problems)
+        for item in account_items:  # a trade's life in the order posted: open (keyed, above), update, close
+            if item.type.name == "trade.update":
+                lifecycle.update_trade(account=account, item=item, received_at=received_at, problems=problems)
+            elif item.type.name == "trade.close":
+                lifecycle.close_trade(account=account, item=item, received_at=received_at, problems=problems)
+            elif item.type.name == "log":
+                item.outcome = CREATED
+        voids = [item for item in account_items if item.type.name == "fill.void"]
+        if voids:
+            voided[account.pk] = lifecycle.void_fills(account=account, items=voids, received_at=received_at,
+                                                      problems=problems)
+    problems.raise_any()
+    # The books' states are locked and read first; then the journal is sent, and on
+    # PostgreSQL the server inserts it while Python computes the books (pipeline mode; not
+    # when a symbol is rebuilt from its fills: that reads them by COPY, which a pipeline refuses).
+    pending = [books.lock_for_fills(account=writer.account,
+                                    fills=[books.BookedFill.from_row(row) for _item, row in writer.created])
+               for writer in writers if writer.type_name == "fill" and writer.created]
+    rebuilds = any(voided.values()) or any(booking.recompute for booking in pending)
+    with pipelined(len(items) > PART and not rebuilds):
+        journaled = journal.send_journal(items, token=request.token, channel=request.channel,
+                                         received_at=received_at)
+        for booking in pending:
+            booking.book()
+        for account_id, symbols in voided.items():
+            if symbols:
+                books.recompute_symbols(account=by_account[account_id][0].account, symbols=symbols)
+        for item, (pk,) in zip(items, journaled(), strict=True):
+            if item.type.name == "log":
+                item.pk = pk
+    return _result(items)
+
+
+def _check_and_send(request: _Request, *, received_at: datetime,
+                    problems: Problems) -> tuple[list[Item], list[KeyedWriter]]:
+    """Check the items part by part, sending each part's keyed items while no error is found;
+    raise every error at once; settle the keyed outcomes. The checked items, in posted order,
+    and the writers of the keyed ones."""
+    items: list[Item] = []
+    source = _default_source(request.channel)
+    writers: dict[tuple[int, str], KeyedWriter] = {}
+    posted = request.items
+    with pipelined(len(posted) > PART):
+        for start in range(0, len(posted), PART):
+            part = check_items(posted[start:start + PART], item_type=request.item_type, accounts=request.accounts,
+                               default_account=request.default_account, translate=request.translate,
+                               start=start, problems=problems, source=source)
+            items.extend(part)
+            if problems:
+                continue  # the rest is checked, not sent: every error at once, nothing written
+            bots.register_bots(part)
+            keyed: dict[tuple[int, str], list[Item]] = defaultdict(list)
+            for item in part:
+                if item.type.name in KEYED:
+                    keyed[(item.account.pk, item.type.name)].append(item)
+            # One lock order for every request: by account, then type (KEYED_ORDER), then key.
+            for (account_id, type_name), group in sorted(keyed.items(),
+                                                         key=lambda e: (e[0][0], KEYED_ORDER.index(e[0][1]))):
+                writer = writers.get((account_id, type_name))
+                if writer is None:
+                    writer = writers[(account_id, type_name)] = KeyedWriter(
+                        account=group[0].account, type_name=type_name, received_at=received_at, problems=problems)
+                writer.add(group)
+    problems.raise_any()
+    for writer in writers.values():
+        writer.finish()
+    return items, list(writers.values())
+
+
+def _result(items: list[Item]) -> IngestResult:
+    result = IngestResult()
+    for item in items:
+        has_id = "id" in item.type.by_name and item.posted.get("id") is not None
+        result.results.append({"index": item.index, "status": item.outcome,
+                               "id": item.posted["id"] if has_id else item.pk})
+        result.counts[item.outcome] += 1
+    return result
