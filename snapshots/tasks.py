@@ -1,6 +1,6 @@
 """Celery tasks of the snapshot round and of retention. Thin: they take ids and call services.
 
-Every task here is idempotent (`tradebook.celery.IDEMPOTENT`: the database refuses a
+Every task here is idempotent (`core.tasks.IDEMPOTENT`: the database refuses a
 second snapshot of an interval; retention converges). Database connections are closed
 or kept around every task by Django's own rule (tradebook.celery).
 """
@@ -14,10 +14,10 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
+from core.tasks import IDEMPOTENT
 from core.times import parse_time
 from snapshots.retention import prune_snapshots
 from snapshots.take import active_account_ids, interval_start, take_snapshot
-from tradebook.celery import IDEMPOTENT
 
 logger = logging.getLogger(__name__)
 

@@ -19,21 +19,8 @@ from datetime import UTC, datetime, timedelta
 from celery import Celery
 from celery.schedules import crontab, schedstate, schedule
 from celery.signals import before_task_publish, task_postrun, task_prerun
-from django.db import InterfaceError, OperationalError
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tradebook.settings")
-
-# The options of every tradebook task: each is idempotent (the database refuses a second
-# snapshot of an interval, roll-ups and retention converge), hence `acks_late` +
-# `reject_on_worker_lost`: a task whose worker dies mid-way is redelivered and simply runs
-# again. Retried only on transient database errors (a dropped connection, SQLite's
-# "database is locked", serialization failures and deadlocks: Django raises all of them as
-# OperationalError/InterfaceError), a bounded number of times, with exponential backoff.
-IDEMPOTENT = dict(
-    acks_late=True, reject_on_worker_lost=True, ignore_result=True,
-    autoretry_for=(OperationalError, InterfaceError), max_retries=5, retry_backoff=2, retry_backoff_max=60,
-    retry_jitter=True,
-)
 
 app = Celery("tradebook")
 app.config_from_object("django.conf:settings", namespace="CELERY")

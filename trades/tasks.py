@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from accounts.models import Account
-from tradebook.celery import IDEMPOTENT
+from core.tasks import IDEMPOTENT
 from trades import books
 
 
