@@ -102,6 +102,8 @@ class Client:
         self._read_lock = threading.Lock()
         self._wake = threading.Condition()
         self._limit = batch_size  # halved while tradebook answers 413 (a batch too large)
+        self._failures = 0  # requests failed in a row, for the backoff
+        self._retry_at = 0.0  # monotonic time before which no request is sent (backoff, Retry-After)
         self._oldest: Optional[float] = time.monotonic() - flush_interval if len(self._queue) else None
         self._closed = False
         self._stopping = False
@@ -285,6 +287,7 @@ class Client:
         `flush_interval`, then sends until the queue is empty."""
         while True:
             with self._wake:
+                full_only = True
                 while not self._stopping:
                     queued = len(self._queue)
                     if queued >= self._limit:
@@ -294,6 +297,7 @@ class Client:
                             self._oldest = time.monotonic()
                         due = self._oldest + self.flush_interval - time.monotonic()
                         if due <= 0:
+                            full_only = False
                             break
                         self._wake.wait(due)
                     else:
@@ -301,7 +305,8 @@ class Client:
                 if self._stopping:
                     return
             try:
-                self._drain(until=None, timeout=None, max_retries=None, background=True)
+                # Woken by a full batch: send full batches, the rest waits for its interval.
+                self._drain(until=None, timeout=None, max_retries=None, background=True, full_only=full_only)
             except Exception:  # noqa: BLE001 - the sender must outlive any one failure
                 log.exception("tradebook client: the background sender failed; trying again")
                 self._pause(self.max_backoff)
@@ -314,36 +319,46 @@ class Client:
             return self._stopping
 
     def _drain(self, *, until: Optional[int], timeout: Optional[float], max_retries: Optional[int],
-               background: bool = False) -> FlushResult:
+               background: bool = False, full_only: bool = False) -> FlushResult:
         """Send batches from the head of the queue until it is empty (or holds only items queued
-        after `until`). Retries failed requests; raises Unavailable past `timeout`/`max_retries`."""
+        after `until`). Retries failed requests; raises Unavailable past `timeout`/`max_retries`.
+
+        The backoff is the client's, not the caller's: a flush and the background thread both
+        wait for `_retry_at`, so neither sends before the Retry-After the other was given."""
         result = FlushResult()
         deadline = None if timeout is None else time.monotonic() + timeout
-        failures = 0
+        failures = 0  # this call's, for max_retries
         while True:
+            wait = self._retry_at - time.monotonic()
+            if wait > 0:
+                if deadline is not None and time.monotonic() + wait > deadline:
+                    raise Unavailable(f"tradebook not reached within the timeout; {len(self._queue)} items queued")
+                if background:
+                    if self._pause(wait):
+                        break
+                else:
+                    time.sleep(wait)
+                continue
             with self._send_lock:
                 if self._closed and background:
                     break  # close() takes over
+                if self._retry_at > time.monotonic():
+                    continue  # the other sender failed meanwhile
                 batch = self._queue.head(self._limit)
-                if not batch or (until is not None and batch[0].seq > until):
+                if not batch or (until is not None and batch[0].seq > until) or (full_only and len(batch) < self._limit):
                     if not len(self._queue):
                         self._oldest = None
                     break
-                outcome, wait = self._send(batch, result)
-            if outcome != _RETRY:
-                failures = 0
-                continue
-            failures += 1
-            if max_retries is not None and failures > max_retries:
-                raise Unavailable(f"tradebook not reached after {failures} tries; {len(self._queue)} items queued")
-            delay = self._delay(failures, wait)
-            if deadline is not None and time.monotonic() + delay > deadline:
-                raise Unavailable(f"tradebook not reached within the timeout; {len(self._queue)} items queued")
-            if background:
-                if self._pause(delay):
-                    break
-            else:
-                time.sleep(delay)
+                outcome, retry_after = self._send(batch, result)
+                if outcome == _RETRY:
+                    self._failures += 1
+                    self._retry_at = time.monotonic() + self._delay(self._failures, retry_after)
+                else:
+                    self._failures = 0
+            if outcome == _RETRY:
+                failures += 1
+                if max_retries is not None and failures > max_retries:
+                    raise Unavailable(f"tradebook not reached after {failures} tries; {len(self._queue)} items queued")
         result.pending = len(self._queue)
         return result
 

@@ -15,6 +15,7 @@ import threading
 import time
 from datetime import datetime, timezone
 from typing import Any, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple
+from urllib.request import pathname2url
 
 from ._items import loads
 from .errors import SpoolLocked
@@ -160,6 +161,7 @@ class Spool:
             self._release_lock()
             raise
         self._lock = threading.Lock()  # the connection: one transaction at a time
+        self._closed = False
         self._waiting_lock = threading.Lock()
         self._waiting: List[_Ticket] = []
 
@@ -250,9 +252,16 @@ class Spool:
                          rejected_at=at) for rid, (entry, status, errors) in zip(ids, refused)]
 
     def rejected(self) -> List[Rejected]:
+        query = "SELECT id, type, body, status, errors, rejected_at FROM rejected ORDER BY id"
         with self._lock:
-            rows = self._db.execute(
-                "SELECT id, type, body, status, errors, rejected_at FROM rejected ORDER BY id").fetchall()
+            if not self._closed:
+                rows = self._db.execute(query).fetchall()
+            else:  # still readable once the client is closed
+                db = sqlite3.connect(f"file:{pathname2url(os.path.abspath(self.path))}?mode=ro", uri=True)
+                try:
+                    rows = db.execute(query).fetchall()
+                finally:
+                    db.close()
         return [_rejected(row) for row in rows]
 
     def requeue(self, ids: Optional[Iterable[int]] = None) -> int:
@@ -286,6 +295,9 @@ class Spool:
 
     def close(self) -> None:
         with self._lock:
+            if self._closed:
+                return
+            self._closed = True
             try:
                 self._db.close()
             finally:

@@ -14,13 +14,12 @@ is queued, so a store reads its own writes.
 from __future__ import annotations
 
 import dataclasses
-import heapq
 from datetime import datetime
 from itertools import islice
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Union
 
 from ._client import Client
-from ._items import UTC, _json_default, _parse_iso
+from ._items import UTC, _json_default
 from .models import Trade
 
 # The older line types and the journal types tradebook files them under (SPEC 8).
@@ -109,17 +108,16 @@ class EventStore:
         params: Dict[str, Any] = {"bot": self.bot_id, "page_size": min(limit, 1000)}
         if self.client.account is not None:
             params["account"] = self.client.account
-        if types is None:
-            rows: Iterable[Dict[str, Any]] = self.client.pages("/api/v1/events/", params)
-        else:
-            wanted = sorted({JOURNAL_TYPES.get(t, t) for t in ([types] if isinstance(types, str) else types)})
-            streams = [self.client.pages("/api/v1/events/", {**params, "type": t}) for t in wanted]
-            rows = heapq.merge(*streams, key=_received_at, reverse=True) if len(streams) > 1 else streams[0]
+        wanted = None if types is None else {JOURNAL_TYPES.get(t, t) for t in ([types] if isinstance(types, str)
+                                                                               else types)}
+        if wanted is not None and len(wanted) == 1:
+            params["type"] = next(iter(wanted))
+        rows: Iterable[Dict[str, Any]] = self.client.pages("/api/v1/events/", params)
+        if wanted is not None and len(wanted) > 1:
+            # Several types: read the bot's journal in its own order (items posted in one request share
+            # their received_at; only the journal knows which came last) and keep the wanted ones.
+            rows = (row for row in rows if row.get("type") in wanted)
         return [_as_legacy(row) for row in islice(rows, limit)]
-
-
-def _received_at(row: Mapping[str, Any]) -> datetime:
-    return _parse_iso(str(row.get("received_at")), "received_at")
 
 
 def _as_legacy(row: Mapping[str, Any]) -> Dict[str, Any]:
