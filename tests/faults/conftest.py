@@ -13,6 +13,8 @@ nothing here imports Django, so collecting them needs no database.
 
 from __future__ import annotations
 
+import contextlib
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,15 +62,20 @@ class Template:
 
 
 @pytest.fixture(scope="session")
-def cluster():
+def cluster(tmp_path_factory):
     clean_up_on_sigterm()
     pg = PgCluster()
     try:
         pg.create()
         yield pg
     finally:
-        pg.destroy()
         REGISTRY.kill_all()
+        # The database log outlives the cluster, beside the tests' own logs, for a failed CI run.
+        kept = tmp_path_factory.getbasetemp() / "postgres.log"
+        with contextlib.suppress(OSError):
+            shutil.copyfile(pg.log, kept)
+            print(f"\ntests/faults: the database log is kept at {kept}")
+        pg.destroy()
 
 
 @pytest.fixture(scope="session")
@@ -87,6 +94,7 @@ def template(cluster, tmp_path_factory) -> Template:
 def database(template, request) -> str:
     """A fresh copy of the template for this test (CREATE DATABASE … TEMPLATE: a file copy, no migrate)."""
     name = "tradebook_" + request.node.name.removeprefix("test_").replace("-", "_")[:40]
+    template.cluster.ensure_running()
     template.cluster.query("postgres", f"CREATE DATABASE {name} TEMPLATE {template.dbname}")
     return name
 

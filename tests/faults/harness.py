@@ -235,6 +235,14 @@ class PgCluster:
         self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "-t", "60", "stop", timeout=90)
         self.stops += 1
 
+    def ensure_running(self) -> None:
+        """Start the cluster if a test that stops it ended (failed, timed out) while it was down."""
+        done = subprocess.run((["runuser", "-u", "postgres", "--"] if self._as_postgres else [])
+                              + [str(self.bin / "pg_ctl"), "-D", str(self.data), "status"],
+                              capture_output=True, text=True, timeout=30)
+        if done.returncode == 3:  # pg_ctl: no server running
+            self.start()
+
     def postmaster_pid(self) -> int | None:
         try:
             return int((self.data / "postmaster.pid").read_text().split("\n", 1)[0])
@@ -291,6 +299,7 @@ def deadlocks_in(log_text: str) -> dict:
                 context = " ".join(line.split("CONTEXT:  ", 1)[1].split())
             elif "STATEMENT:  " in line:
                 statement = " ".join(line.split("STATEMENT:  ", 1)[1].split())
+        context = re.sub(r"\(\d+,\d+\)", "(…)", context)  # tuple positions: one key per kind of deadlock
         statements[f"{statement[:70]}… [{context[:90]}]"] += 1
     waits = sum(1 for line in lines if "still waiting for" in line)
     return {"deadlocks": len(deadlocks), "lock_waits_logged": waits, "deadlock_statements": statements}
@@ -541,6 +550,9 @@ class Clients:
         except subprocess.TimeoutExpired:
             self.kill()
             raise AssertionError(f"clients still running after {timeout:.0f} s: killed") from None
+        except BaseException:  # pytest-timeout or ^C: no client may go on loading the next test's server
+            self.kill()
+            raise
         results = []
         for process, out, log in self.processes:
             REGISTRY.discard_group(process.pid)

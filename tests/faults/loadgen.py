@@ -70,6 +70,8 @@ class Client:
         return response.status, headers, data
 
     def note_answer(self, status: int, headers: dict, data: bytes, *, kind: str, at: float) -> None:
+        """`at`: when the request was sent; the answer came now."""
+        answered = time.time()
         self.statuses[status] += 1
         if status == 503:
             self.retry_after["with Retry-After" if "retry-after" in headers else "without Retry-After"] += 1
@@ -80,11 +82,11 @@ class Client:
                 self.not_json_503 += 1
             if self.sampled_503 < 3:
                 self.sampled_503 += 1
-                self.server_errors.append({"at": at, "status": status, "kind": kind,
+                self.server_errors.append({"at": at, "answered": answered, "status": status, "kind": kind,
                                            "retry_after": headers.get("retry-after"),
                                            "body": data[:300].decode("utf-8", "replace")})
         elif status >= 500:
-            self.server_errors.append({"at": at, "status": status, "kind": kind,
+            self.server_errors.append({"at": at, "answered": answered, "status": status, "kind": kind,
                                        "body": data[:400].decode("utf-8", "replace")})
 
     def close(self) -> None:
