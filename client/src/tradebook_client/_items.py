@@ -129,9 +129,12 @@ def amount_text(value: Any, field: str = "amount") -> str:
     if kind is int:
         return str(value)
     if kind is float:
+        text = repr(value)  # the shortest decimal that reads back as this float
+        if "e" not in text and "n" not in text:  # plain digits (not 1e-08, inf, nan)
+            return text
         if not math.isfinite(value):
             raise ItemError(field, f"{value} is not a finite number")
-        return _plain(Decimal(repr(value)))
+        return _plain(Decimal(text))
     if isinstance(value, bool) or value is None:
         raise ItemError(field, "must be a decimal number")
     # Subclasses and foreign numbers (numpy and the like).
@@ -210,6 +213,13 @@ def to_datetime(value: Any, field: str = "time") -> datetime:
 
 
 def _parse_iso(text: str, field: str) -> datetime:
+    try:
+        # C-fast for the usual shapes; Python before 3.11 refuses "Z" and some others: the regex reads them.
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        pass
+    else:
+        return (moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment).astimezone(UTC)
     found = _ISO_TIME.match(text)
     if not found:
         raise ItemError(field, f"{text!r} is not an ISO 8601 time")
@@ -231,6 +241,9 @@ def _parse_iso(text: str, field: str) -> datetime:
 
 
 def time_text(value: Any, field: str = "time") -> str:
+    if type(value) is str and len(value) in (20, 27) and value[10] == "T" and value[-1] == "Z":
+        to_datetime(value, field)  # checked; already as the client writes times, so sent as given
+        return value
     return _iso(to_datetime(value, field))
 
 

@@ -14,7 +14,7 @@ import sqlite3
 import threading
 import time
 from datetime import datetime, timezone
-from typing import Any, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple
 from urllib.request import pathname2url
 
 from ._items import loads
@@ -105,21 +105,29 @@ class MemoryQueue:
 
 
 class _Ticket:
-    __slots__ = ("entries", "done", "error")
+    """One caller's writes, waiting for a transaction (its own or another caller's)."""
 
-    def __init__(self, entries: Sequence[Tuple[str, str]]) -> None:
-        self.entries = entries
+    __slots__ = ("write", "done", "error", "result")
+
+    def __init__(self, write: Callable[[sqlite3.Connection], Any]) -> None:
+        self.write = write
         self.done = False
         self.error: Optional[BaseException] = None
+        self.result: Any = None
 
 
 class Spool:
     """A SQLite file (WAL, synchronous=FULL): an item is on disk before `put` returns and leaves
     `pending` only once tradebook acknowledged it (or for the `rejected` table, with the error).
 
-    Group commit: threads that queue while another's transaction is being written wait for
-    the lock, and the first of them then writes every waiting item in one transaction — one
-    fsync for all of them, and each call still returns only once its items are on disk.
+    Group commit: every write (items queued, items acknowledged, items set aside) is a ticket.
+    A caller that finds no transaction under way writes every ticket waiting at that moment in
+    one transaction — one fsync for all of them — and each caller returns only once its own
+    ticket is committed. So threads queueing at once share commits, and the sender's
+    acknowledgements ride along with them instead of queueing for the lock.
+
+    The sender reads the oldest items on a connection of its own: in WAL mode a reader neither
+    waits for the writer nor holds it up.
 
     One spool, one live client: a lock file next to it (released by the OS when the process
     dies, even by kill -9) keeps a second client from sending the same items.
@@ -133,9 +141,7 @@ class Spool:
         os.makedirs(directory, exist_ok=True)
         self._lock_file = self._take_lock(self.path + ".lock")
         try:
-            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=60)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
+            self._db = self._connect()
             self._db.executescript(
                 """
                 CREATE TABLE IF NOT EXISTS pending (
@@ -155,15 +161,24 @@ class Spool:
                 );
                 """
             )
+            self._reader = self._connect()
             self._count = self._db.execute("SELECT count(*) FROM pending").fetchone()[0]
             self._seq = self._db.execute("SELECT coalesce(max(seq), 0) FROM pending").fetchone()[0]
         except BaseException:
             self._release_lock()
             raise
-        self._lock = threading.Lock()  # the connection: one transaction at a time
+        self._lock = threading.Lock()  # the writing connection: one transaction at a time
+        self._read_lock = threading.Lock()
         self._closed = False
-        self._waiting_lock = threading.Lock()
+        self._arrived = threading.Condition()  # guards _waiting and _writing; notified when a transaction ends
         self._waiting: List[_Ticket] = []
+        self._writing = False
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=60)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")
+        return db
 
     @staticmethod
     def _take_lock(path: str) -> Any:
@@ -181,81 +196,107 @@ class Spool:
             self._lock_file.close()  # closing the descriptor releases the flock
             self._lock_file = None
 
-    def put(self, entries: Sequence[Tuple[str, str]]) -> None:
-        ticket = _Ticket(entries)
-        with self._waiting_lock:
+    def _commit(self, write: Callable[[sqlite3.Connection], Any]) -> Any:
+        """Run `write` in a committed transaction, shared with whatever else is waiting; its result.
+
+        Callers wait on one condition, not on the connection's lock: when a transaction ends,
+        every caller it carried wakes at once, and the first caller still waiting takes every
+        ticket queued meanwhile into the next transaction. (Waiting on the lock instead, the
+        callers wake one by one, and each commit carries one or two of them.)"""
+        ticket = _Ticket(write)
+        with self._arrived:
             self._waiting.append(ticket)
-        with self._lock:
-            if not ticket.done:  # else a thread before us wrote it with its own
-                with self._waiting_lock:
-                    group, self._waiting = self._waiting, []
-                now = time.time()
-                rows = [(kind, body, now) for t in group for kind, body in t.entries]
-                try:
-                    self._db.execute("BEGIN IMMEDIATE")
-                    cursor = self._db.executemany("INSERT INTO pending (type, body, queued_at) VALUES (?, ?, ?)", rows)
-                    del cursor
-                    self._db.execute("COMMIT")
-                except BaseException as exc:
-                    if self._db.in_transaction:
-                        self._db.execute("ROLLBACK")
-                    for t in group:
-                        t.error = exc
-                else:
-                    self._count += len(rows)
-                    self._seq = self._db.execute("SELECT max(seq) FROM pending").fetchone()[0] or self._seq
-                for t in group:
-                    t.done = True
+            while not ticket.done and self._writing:
+                self._arrived.wait()
+            if not ticket.done:
+                self._writing = True
+                group, self._waiting = self._waiting, []
+        if not ticket.done:
+            self._write_group(group)
         if ticket.error is not None:
             raise ticket.error
+        return ticket.result
+
+    def _write_group(self, group: List[_Ticket]) -> None:
+        db = self._db
+        try:
+            with self._lock:
+                try:
+                    db.execute("BEGIN IMMEDIATE")
+                    results = [t.write(db) for t in group]
+                    db.execute("COMMIT")
+                except BaseException:
+                    if db.in_transaction:
+                        db.execute("ROLLBACK")
+                    # The writes counted their rows as they went: count again what is there.
+                    self._count = db.execute("SELECT count(*) FROM pending").fetchone()[0]
+                    raise
+        except BaseException as exc:
+            for t in group:
+                t.error = exc
+        else:
+            for t, result in zip(group, results):
+                t.result = result
+        finally:
+            with self._arrived:
+                for t in group:
+                    t.done = True
+                self._writing = False
+                self._arrived.notify_all()
+
+    def put(self, entries: Sequence[Tuple[str, str]]) -> None:
+        now = time.time()
+
+        def insert(db: sqlite3.Connection) -> None:
+            db.executemany("INSERT INTO pending (type, body, queued_at) VALUES (?, ?, ?)",
+                           [(kind, body, now) for kind, body in entries])
+            # Counted inside the transaction: a caller whose ticket another thread wrote sees it
+            # done with the count already up to date. (A rollback raises to every caller.)
+            self._count += len(entries)
+            self._seq = db.execute("SELECT last_insert_rowid()").fetchone()[0]
+
+        self._commit(insert)
 
     def head(self, limit: int) -> List[Entry]:
-        with self._lock:
-            return [Entry(*row) for row in self._db.execute(
+        with self._read_lock:
+            return [Entry(*row) for row in self._reader.execute(
                 "SELECT seq, type, body FROM pending ORDER BY seq LIMIT ?", (limit,))]
 
     def remove(self, entries: Sequence[Entry]) -> None:
         if not entries:
             return
-        with self._lock:
-            # The entries are the oldest pending rows, minus any set aside: every row between
-            # the first and the last is one of them (a new row's seq is above any old one).
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                deleted = self._db.execute("DELETE FROM pending WHERE seq BETWEEN ? AND ?",
-                                           (entries[0].seq, entries[-1].seq)).rowcount
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._count -= deleted
+        first, last = entries[0].seq, entries[-1].seq
+
+        def delete(db: sqlite3.Connection) -> None:
+            # The entries are the oldest pending rows, minus any set aside: every row between the
+            # first and the last is one of them (a new row's seq is above any old one).
+            self._count -= db.execute("DELETE FROM pending WHERE seq BETWEEN ? AND ?", (first, last)).rowcount
+
+        self._commit(delete)
 
     def set_aside(self, refused: Sequence[Tuple[Entry, int, List[Dict[str, Any]]]]) -> List[Rejected]:
         now = time.time()
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                ids = []
-                for entry, status, errors in refused:
-                    cursor = self._db.execute(
-                        "INSERT INTO rejected (seq, type, body, status, errors, rejected_at) VALUES (?, ?, ?, ?, ?, ?)",
-                        (entry.seq, entry.type, entry.body, status, json.dumps(errors, default=str), now))
-                    ids.append(cursor.lastrowid)
-                    self._db.execute("DELETE FROM pending WHERE seq = ?", (entry.seq,))
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._count -= len(refused)
+
+        def move(db: sqlite3.Connection) -> List[int]:
+            ids = []
+            for entry, status, errors in refused:
+                cursor = db.execute(
+                    "INSERT INTO rejected (seq, type, body, status, errors, rejected_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    (entry.seq, entry.type, entry.body, status, json.dumps(errors, default=str), now))
+                ids.append(cursor.lastrowid)
+                self._count -= db.execute("DELETE FROM pending WHERE seq = ?", (entry.seq,)).rowcount
+            return ids
+
+        ids = self._commit(move)
         at = datetime.fromtimestamp(now, tz=timezone.utc)
         return [Rejected(id=rid, type=entry.type, item=loads(entry.body), status=status, errors=errors,
                          rejected_at=at) for rid, (entry, status, errors) in zip(ids, refused)]
 
     def rejected(self) -> List[Rejected]:
         query = "SELECT id, type, body, status, errors, rejected_at FROM rejected ORDER BY id"
-        with self._lock:
+        with self._read_lock:
             if not self._closed:
-                rows = self._db.execute(query).fetchall()
+                rows = self._reader.execute(query).fetchall()
             else:  # still readable once the client is closed
                 db = sqlite3.connect(f"file:{pathname2url(os.path.abspath(self.path))}?mode=ro", uri=True)
                 try:
@@ -272,20 +313,17 @@ class Spool:
             if not wanted:
                 return 0
             where, args = f" WHERE id IN ({','.join('?' * len(wanted))})", wanted
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                moved = self._db.execute(
-                    f"INSERT INTO pending (type, body, queued_at) SELECT type, body, ? FROM rejected{where} ORDER BY id",
-                    (time.time(), *args)).rowcount
-                self._db.execute(f"DELETE FROM rejected{where}", args)
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+
+        def move(db: sqlite3.Connection) -> int:
+            moved = db.execute(
+                f"INSERT INTO pending (type, body, queued_at) SELECT type, body, ? FROM rejected{where} ORDER BY id",
+                (time.time(), *args)).rowcount
+            db.execute(f"DELETE FROM rejected{where}", args)
             self._count += moved
-            self._seq = self._db.execute("SELECT coalesce(max(seq), 0) FROM pending").fetchone()[0]
-        return moved
+            self._seq = db.execute("SELECT coalesce(max(seq), 0) FROM pending").fetchone()[0]
+            return moved
+
+        return self._commit(move)
 
     def last_seq(self) -> int:
         return self._seq
@@ -294,11 +332,12 @@ class Spool:
         return self._count
 
     def close(self) -> None:
-        with self._lock:
+        with self._lock, self._read_lock:
             if self._closed:
                 return
             self._closed = True
             try:
+                self._reader.close()
                 self._db.close()
             finally:
                 self._release_lock()

@@ -1,0 +1,212 @@
+"""Client throughput: fills/s through tradebook_client, with and without a spool, beside the
+same batches posted directly on one kept-alive HTTP connection, against a real gunicorn on
+PostgreSQL, in the same run.
+
+    .venv/bin/python bench/client_bench.py [--fills 50000] [--batch 500] [--rounds 2] [--threads 4]
+
+It (re)creates the database `bench_client` (BENCH_DATABASE_NAME to change it), migrates it,
+makes an account and a token, and starts gunicorn (2 workers) on a free loopback port.
+Then, in each round, every mode posts `--fills` new fills (ids of its own, times moving
+forward as a live bot's do):
+
+  direct        the reference: the items as JSON lists of `--batch`, POST /api/v1/events/ one
+                after the other on one http.client connection (reopened when gunicorn closes it)
+  memory        Client without a spool: fill() per item from one thread, then close()
+  spool/call    Client with a spool: fill() per item from one thread. Each call returns only once
+                its item is on disk: one SQLite commit (an fsync) per call, whatever the server
+  spool/many    Client with a spool: fills(list) per `--batch` items — one commit per call
+  spool/threads Client with a spool: fill() per item from `--threads` threads (one symbol each) —
+                calls that arrive while a commit is being written share the next one (group commit)
+
+A mode's figure is fills/s from its first call until close() returned (every fill acknowledged
+by tradebook); its ratio is to `direct` in the same round, and the median over the rounds is
+printed beside the target (a spooled client at 0.8x of direct or better). The modes take turns
+in each round, in a rotated order, so neither the database's growth nor the machine's drift
+favours one. `spool/call` is bounded by the disk's fsync latency, which the table measures too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import signal
+import sqlite3
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Callable, Dict, List
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "client" / "src"))
+sys.path.insert(0, str(ROOT / "client" / "tests"))
+
+from tradebook_client import Client  # noqa: E402
+from tradebook_server import Tradebook  # noqa: E402
+
+TARGET_SPOOL = 0.8
+MODES = ["direct", "memory", "spool/call", "spool/many", "spool/threads"]
+T0 = datetime.now(timezone.utc) - timedelta(hours=6)
+
+
+# Each symbol's fills arrive in time order in every mode (an older fill than the newest booked makes
+# tradebook recompute the symbol: another path). spool/threads gives each thread one symbol.
+SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT")
+
+
+class Fills:
+    """New fills for each run: ids never posted before, execution times only moving forward."""
+
+    def __init__(self) -> None:
+        self.n = 0
+
+    def make(self, count: int, tag: str) -> List[Dict[str, str]]:
+        out = []
+        for _ in range(count):
+            i = self.n
+            self.n += 1
+            out.append({"id": f"{tag}-{i}", "symbol": SYMBOLS[i % len(SYMBOLS)], "side": "buy" if i % 3 else "sell",
+                        "price": f"{42000 + i % 500}.{i % 100:02d}", "quantity": "0.001", "fee": "0.0042",
+                        "fee_currency": "USDT", "executed_at": (T0 + timedelta(microseconds=100 * i)).isoformat()})
+        return out
+
+
+def run_direct(server: Tradebook, token: str, items: List[Dict[str, str]], batch: int) -> float:
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    started = time.perf_counter()
+    for start in range(0, len(items), batch):
+        body = json.dumps([{"type": "fill", **item} for item in items[start:start + batch]]).encode()
+        connection.request("POST", "/api/v1/events/", body=body, headers=headers)
+        answer = connection.getresponse()
+        data = answer.read()
+        if answer.status != 201:
+            raise RuntimeError(f"direct post answered {answer.status}: {data[:300]!r}")
+    elapsed = time.perf_counter() - started
+    connection.close()
+    return elapsed
+
+
+def run_client(server: Tradebook, token: str, items: List[Dict[str, str]], batch: int, mode: str,
+               threads: int, spool_dir: str) -> float:
+    spool = os.path.join(spool_dir, f"{mode.replace('/', '-')}-{time.monotonic_ns()}.sqlite") \
+        if mode.startswith("spool") else None
+    client = Client(server.url, token, spool=spool, batch_size=batch)
+    started = time.perf_counter()
+    if mode in ("memory", "spool/call"):
+        for item in items:
+            client.fill(**item)
+    elif mode == "spool/many":
+        for start in range(0, len(items), batch):
+            client.fills(items[start:start + batch])
+    elif mode == "spool/threads":
+        def post(part: List[Dict[str, str]]) -> None:
+            for item in part:
+                client.fill(**item)
+
+        # Thread k posts the fills of SYMBOLS[k]: each symbol's stay in time order.
+        workers = [threading.Thread(target=post, args=(items[k::threads],)) for k in range(threads)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+    else:
+        raise ValueError(mode)
+    result = client.close()
+    elapsed = time.perf_counter() - started
+    if client.rejected() or result.pending:
+        raise RuntimeError(f"{mode}: {len(client.rejected())} rejected, {result.pending} pending")
+    return elapsed
+
+
+def fsync_latency(directory: str, commits: int = 300) -> float:
+    """Median seconds of one small SQLite commit (WAL, synchronous=FULL) in `directory`."""
+    path = os.path.join(directory, "fsync.sqlite")
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=FULL")
+    db.execute("CREATE TABLE t (x TEXT)")
+    times = []
+    for _ in range(commits):
+        started = time.perf_counter()
+        db.execute("BEGIN IMMEDIATE")
+        db.execute("INSERT INTO t VALUES ('x')")
+        db.execute("COMMIT")
+        times.append(time.perf_counter() - started)
+    db.close()
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--fills", type=int, default=50_000)
+    parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=len(SYMBOLS), choices=[1, 2, len(SYMBOLS)])
+    parser.add_argument("--modes", default=",".join(MODES), help="comma-separated, of " + ", ".join(MODES))
+    args = parser.parse_args()
+    modes = [m for m in args.modes.split(",") if m]
+    if "direct" not in modes:
+        modes.insert(0, "direct")
+
+    server = Tradebook(os.environ.get("BENCH_DATABASE_NAME", "bench_client"), throttle="1000000/s")
+    spool_dir = tempfile.mkdtemp(prefix="client-bench-")
+    try:
+        server.create()
+        server.account("bench")
+        token = server.token("bench", name="bench-client")
+        server.start()
+        fills = Fills()
+        warm = fills.make(2000, "warm")  # first requests pay for imports and connections: not measured
+        run_direct(server, token, warm, args.batch)
+        fsync = fsync_latency(spool_dir)
+
+        rates: Dict[str, List[float]] = {m: [] for m in modes}
+        ratios: Dict[str, List[float]] = {m: [] for m in modes}
+        for round_no in range(args.rounds):
+            order = modes[round_no % len(modes):] + modes[:round_no % len(modes)]
+            elapsed: Dict[str, float] = {}
+            for mode in order:
+                items = fills.make(args.fills, f"r{round_no}-{mode}")
+                runner: Callable[[], float]
+                if mode == "direct":
+                    seconds = run_direct(server, token, items, args.batch)
+                else:
+                    seconds = run_client(server, token, items, args.batch, mode, args.threads, spool_dir)
+                elapsed[mode] = seconds
+                rates[mode].append(args.fills / seconds)
+                print(f"  round {round_no + 1} {mode:<14} {args.fills / seconds:>9,.0f} fills/s  ({seconds:.2f} s)",
+                      flush=True)
+            for mode in modes:
+                ratios[mode].append(elapsed["direct"] / elapsed[mode])
+
+        print()
+        print(f"tradebook client throughput: {args.fills:,} fills per mode, batches of {args.batch}, "
+              f"{args.rounds} rounds (medians), gunicorn 2 workers on PostgreSQL")
+        print(f"  one SQLite commit with fsync (WAL, synchronous=FULL) here: {fsync * 1e3:.2f} ms "
+              f"-> at most {1 / fsync:,.0f} single-item spooled calls/s from one thread")
+        print(f"  {'mode':<14} {'fills/s':>9}  {'x direct':>8}  target")
+        for mode in modes:
+            ratio = statistics.median(ratios[mode])
+            if mode == "direct":
+                target = "(reference)"
+            elif mode.startswith("spool"):
+                met = "met" if ratio >= TARGET_SPOOL else "MISSED"
+                target = f">= {TARGET_SPOOL}x  {met}"
+                if mode == "spool/call":
+                    target += "  (one fsync per call: bounded by the disk, see above)"
+            else:
+                target = "-"
+            print(f"  {mode:<14} {statistics.median(rates[mode]):>9,.0f}  {ratio:>7.2f}x  {target}")
+    finally:
+        server.stop(signal.SIGTERM)
+        server.destroy()
+
+
+if __name__ == "__main__":
+    main()
