@@ -177,16 +177,59 @@ def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
     return obj
 
 
+# The bounds of a posted JSON number: far past anything a ledger holds, and small enough that no
+# number costs more than a bounded amount of work to read, store or write back (`1e999999999`
+# would be read in microseconds, then written out as a billion digits by whoever prints it).
+MAX_NUMBER_CHARS = 100
+MAX_EXPONENT = 100  # |exponent| once normalised: 1e100 and 1e-100 are the extremes
+
+
+class NumberOutOfBounds(ValueError):
+    """A JSON number past MAX_NUMBER_CHARS characters or an exponent of ±MAX_EXPONENT."""
+
+
+def _bounded_decimal(text: str) -> Decimal:
+    """A JSON number with a fraction or an exponent, exact, within the bounds (ValueError past them)."""
+    if len(text) > MAX_NUMBER_CHARS:
+        raise NumberOutOfBounds(f"a number of {len(text)} characters ({text[:20]}…): at most {MAX_NUMBER_CHARS}")
+    try:
+        number = Decimal(text)
+    except ArithmeticError:  # an exponent past what Decimal holds at all (1e1000000000000000000)
+        number = None
+    if number is None or (number and not -MAX_EXPONENT <= number.adjusted() <= MAX_EXPONENT):
+        raise NumberOutOfBounds(f"the number {text} is out of range: its exponent may be at most "
+                                f"{MAX_EXPONENT} either way")
+    return number
+
+
+def _bounded_int(text: str) -> int:
+    if len(text) > MAX_NUMBER_CHARS:
+        raise NumberOutOfBounds(f"a number of {len(text)} digits ({text[:20]}…): at most {MAX_NUMBER_CHARS}")
+    return int(text)
+
+
 # One decoder, shared as json's own default one is: `json.loads(..., parse_float=...)` builds a
 # decoder on every call, which an NDJSON batch makes once a line. The duplicate-key hook costs
 # about 0.5 ms per 1,000 fills (measured).
-_EXACT = json.JSONDecoder(parse_float=Decimal, parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
+_EXACT = json.JSONDecoder(parse_float=_bounded_decimal, parse_int=_bounded_int, parse_constant=_reject_constant,
+                          object_pairs_hook=_unique_keys)
+# What this application stored itself (the journal, meta): read back as it is, every digit, with
+# no bound — PostgreSQL's jsonb writes 1e100 out as 101 digits, and it must still read back.
+_STORED = json.JSONDecoder(parse_float=Decimal)
+
+
+def loads_stored(text: str | bytes):
+    """A JSON column's text as this application stored it, every number exact (Decimal, int)."""
+    if isinstance(text, (bytes, bytearray)):
+        text = text.decode()
+    return _STORED.decode(text)
 _SPACE = re.compile(r"[ \t\n\r]*")
 
 
 def loads_exact(text: str | bytes):
     """json.loads with every JSON number exact (Decimal), NaN/Infinity refused, a key given twice
-    in one object refused (DuplicateKey), and nesting too deep for the parser a ValueError."""
+    in one object refused (DuplicateKey), numbers past the bounds (MAX_NUMBER_CHARS, MAX_EXPONENT)
+    and nesting too deep for the parser a ValueError."""
     if isinstance(text, (bytes, bytearray)):
         text = text.decode(json.detect_encoding(text), "surrogatepass")  # as json.loads does
     elif text.startswith("\ufeff"):

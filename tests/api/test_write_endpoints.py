@@ -232,7 +232,7 @@ def test_events_item_without_type_is_400_and_fills_endpoint_refuses_other_types(
 @pytest.mark.django_db
 def test_unknown_fields_are_kept_in_meta_and_raw_in_the_journal(api):
     post(api, "/api/v1/fills/", '{"id": "f1", "symbol": "BTCUSDT", "side": "sell", "price": 1.10, "quantity": 3,'
-                                ' "executed_at": 0, "exchange_extra": {"x": 0.30000000000000004}}')
+                                ' "executed_at": 1767225600000, "exchange_extra": {"x": 0.30000000000000004}}')
     stored = Fill.objects.get()
     assert set(stored.meta) == {"exchange_extra"}
     event = Event.objects.get()

@@ -17,8 +17,9 @@ def test_an_execution_message():
         "type": "fill", "id": "0ab1bdf7-4219-438b-b30a-32ec863018f7", "symbol": "BTCUSDT", "side": "buy",
         "price": "94047.9", "quantity": "0.001", "executed_at": 1746270400353, "source": "exchange",
         "fee": "0.05172635", "fee_currency": "USDT", "order_id": "5e8b5cd1-9a47-4b4b-9d6e-5e2fbd0f0b1a",
-        "is_maker": False, "category": "linear", "order_link_id": "bot-42", "exec_type": "Trade",
-        "exec_value": "94.0479", "fee_rate": "0.00055", "closed_size": "0", "exec_mark_price": "94050.12",
+        "is_maker": False, "meta": {"category": "linear", "order_link_id": "bot-42", "exec_type": "Trade",
+                                    "exec_value": "94.0479", "fee_rate": "0.00055", "closed_size": "0",
+                                    "exec_mark_price": "94050.12"},
     }
     assert funding["type"] == "cashflow" and funding["kind"] == "funding" and str(funding["amount"]) == "-0.0123"
     assert [o.path for o in out.origins] == ["data[0]", "data[1]"]

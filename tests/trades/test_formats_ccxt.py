@@ -40,7 +40,7 @@ def test_a_trade_with_only_a_datetime():
 def test_order_statuses(status, filled, ours):
     order = dict(ORDERS["orders"][1], status=status, filled=filled)
     (item,), _ = translate({"orders": [order]})
-    assert item["status"] == ours and item["ccxt_status"] == status
+    assert item["status"] == ours and item["meta"]["ccxt_status"] == status
 
 
 def test_positions_flat_when_no_contracts():

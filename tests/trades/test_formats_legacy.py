@@ -13,7 +13,11 @@ def test_a_trade_line_is_a_fill_with_a_key_from_its_content():
     assert fill["type"] == "fill" and fill["bot"] == "paper:BTCUSD-ETHUSD"
     assert fill["executed_at"] == "2026-01-05T10:00:00" and fill["side"] == "buy"
     assert fill["id"].startswith("legacy-") and "bot_id" not in fill and "timestamp" not in fill
-    assert fill["pnl"] == "3"  # unknown fields pass through (ingest keeps them in meta)
+    # SPEC 8: `pnl` is the fill's reported PnL, `commission` its fee (in the base currency: no fee_currency).
+    assert fill["reported_pnl"] == "3" and "pnl" not in fill
+    assert translate(dict(TRADE, commission="1.61"))["fee"] == "1.61"
+    assert "fee_currency" not in translate(dict(TRADE, commission="1.61"))
+    assert translate(dict(TRADE, mood="calm"))["mood"] == "calm"  # unknown fields pass through (ingest warns)
 
 
 def test_the_derived_key_ignores_spelling_but_not_content():

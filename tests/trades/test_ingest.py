@@ -67,7 +67,7 @@ def test_a_conflict_anywhere_writes_nothing_of_a_mixed_request(account):
     before = (Fill.objects.count(), Trade.objects.count(), Event.objects.count())
     items = [
         {"type": "trade.open", "id": "t1", "symbol": "BTCUSDT", "side": "long", "quantity": "1",
-         "entry_price": "100", "entry_time": 0},
+         "entry_price": "100", "entry_time": 1767225600000},
         {"type": "fill", **fill(2)},
         {"type": "fill", **fill(1, price="101")},
     ]

@@ -83,7 +83,7 @@ def test_auth_gives_the_tokens_accounts_and_nothing_for_a_revoked_token(client, 
     third = make_account(slug="bravo")
     token, secret = make_token(account, third)
     headers = {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
-    body = '{"id": "x1", "symbol": "BTCUSDT", "side": "buy", "price": "1", "quantity": "1", "executed_at": 0}'
+    body = '{"id": "x1", "symbol": "BTCUSDT", "side": "buy", "price": "1", "quantity": "1", "executed_at": 1767225600000}'
     response = client.post("/api/v1/fills/", body, content_type="application/json", **headers)
     assert response.status_code == 400 and response.json()["errors"][0]["field"] == "account"
     response = client.post("/api/v1/fills/?account=bravo", body, content_type="application/json", **headers)

@@ -8,9 +8,9 @@ from django.db import IntegrityError, connection, transaction
 
 from accounts.models import Bot
 from core.errors import TradebookError
+from core.sql import inserts, statements
 from snapshots.models import Mark
 from tests.factories import make_account
-from core.sql import inserts, statements
 from trades.ingest import record, service
 from trades.models import Event, Fill, PositionState, Trade
 
@@ -37,7 +37,7 @@ def stored() -> tuple:
 def mixed_request() -> list[dict]:
     return [
         {"type": "trade.open", "id": "t1", "symbol": "BTCUSDT", "side": "long", "quantity": "1",
-         "entry_price": "100", "entry_time": 0},
+         "entry_price": "100", "entry_time": 1767225600000},
         {"type": "fill", **fill(1, bot="paper:a")},
         {"type": "fill", **fill(2, side="sell", price="110", quantity="0.5", bot="paper:b")},
         {"type": "mark", "symbol": "BTCUSDT", "price": "105", "ts": 1767225700000},

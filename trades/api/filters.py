@@ -2,7 +2,9 @@
 
 A bad value is a 400 naming the parameter (django-filter's errors pass through the
 one exception handler). `since` is inclusive, `until` exclusive, both ISO 8601
-(naive = UTC) or epoch milliseconds, as everywhere in the API.
+(naive = UTC) or an epoch number (seconds below 10^11, else milliseconds), as everywhere
+in the API; any real time is a fair bound (no 2000-to-tomorrow range as for posted items),
+and one past the calendar (year 9999 with an offset) is a 400.
 """
 
 import django_filters
@@ -20,7 +22,7 @@ class TimeField(forms.Field):
         if value in self.empty_values:
             return None
         try:
-            return parse_time(value)
+            return parse_time(value, bounded=False)
         except BadValue as exc:
             raise forms.ValidationError(str(exc))
 
@@ -30,11 +32,13 @@ class TimeFilter(django_filters.Filter):
 
 
 def since(field: str) -> TimeFilter:
-    return TimeFilter(field_name=field, lookup_expr="gte", label=f"{field} at or after (ISO 8601 or epoch ms)")
+    return TimeFilter(field_name=field, lookup_expr="gte",
+                      label=f"{field} at or after (ISO 8601, epoch seconds or epoch milliseconds)")
 
 
 def until(field: str) -> TimeFilter:
-    return TimeFilter(field_name=field, lookup_expr="lt", label=f"{field} before (ISO 8601 or epoch ms)")
+    return TimeFilter(field_name=field, lookup_expr="lt",
+                      label=f"{field} before (ISO 8601, epoch seconds or epoch milliseconds)")
 
 
 class ScopedFilterSet(django_filters.FilterSet):

@@ -10,11 +10,10 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from core.errors import TradebookError
 from trades.api.openapi import write_responses
-from trades.api.write import answer, submit
+from trades.api.write import WriteView, answer, submit
 from trades.ingest import IngestResult
 from trades.ingest.formats import bybit, ccxt
 from trades.ingest.formats.base import Translation, remap_errors
@@ -37,6 +36,11 @@ def ingest(request, translation: Translation, *, channel: str, slug: str | None)
     for row in body["results"]:
         origin = translation.origins[row["index"]]
         row["source"] = {"index": origin.index, "path": origin.path}
+    for warning in body.get("warnings", ()):
+        if warning["index"] is not None:  # re-addressed as errors are: the message and the field posted
+            origin = translation.origins[warning["index"]]
+            field = warning["field"]
+            warning.update(index=origin.index, field=f"{origin.path}.{field}" if field else origin.path)
     return answer(result, body)
 
 
@@ -77,7 +81,7 @@ CCXT_EXAMPLE = {
 }
 
 
-class BybitIngest(APIView):
+class BybitIngest(WriteView):
     """Raw Bybit V5 private websocket messages (topic execution, order, position, wallet), one or a list.
 
     Executions become fills (execType Funding: a funding cash flow), orders orders,
@@ -94,7 +98,7 @@ class BybitIngest(APIView):
         return ingest(request, translation, channel=bybit.CHANNEL, slug=request.query_params.get("account"))
 
 
-class CcxtIngest(APIView):
+class CcxtIngest(WriteView):
     """CCXT unified structures: {"trades": [...]}, {"orders": [...]}, {"positions": [...]}, {"balance": {...}}.
 
     `trades` (fetch_my_trades) become fills, `orders` orders, `positions` position

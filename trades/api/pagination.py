@@ -21,6 +21,8 @@ from rest_framework.utils.urls import remove_query_param, replace_query_param
 from core.errors import BadValue, TradebookError
 from core.times import parse_time
 
+MAX_CURSOR = 256
+
 
 class KeysetPagination(BasePagination):
     """Pages of `page_size` rows ordered by (`time_field` desc, id desc).
@@ -65,10 +67,8 @@ class KeysetPagination(BasePagination):
         raw = request.query_params.get(self.page_size_query_param)
         if raw in (None, ""):
             return settings.API_PAGE_SIZE
-        try:
-            size = int(raw)
-        except ValueError:
-            size = 0
+        # ASCII digits only (int() takes other scripts' digits too), and few: capped below anyway.
+        size = int(raw) if len(raw) <= 9 and raw.isascii() and raw.isdigit() else 0
         if size < 1:
             raise TradebookError("must be a whole number of at least 1", field="page_size")
         return min(size, settings.API_MAX_PAGE_SIZE)
@@ -78,8 +78,13 @@ class KeysetPagination(BasePagination):
         if not raw:
             return None
         try:
+            if len(raw) > MAX_CURSOR:  # a cursor this API gives is ~80 characters: refuse, don't decode
+                raise ValueError(raw)
             data = orjson.loads(base64.urlsafe_b64decode(raw.encode() + b"=" * (-len(raw) % 4)))
-            return {"t": parse_time(data["t"]), "i": int(data["i"]), "r": bool(data.get("r"))}
+            row_id = data["i"]
+            if type(row_id) is not int or not 0 < row_id < 2**63:
+                raise ValueError(row_id)
+            return {"t": parse_time(data["t"], bounded=False), "i": row_id, "r": bool(data.get("r"))}
         except (ValueError, TypeError, KeyError, binascii.Error, BadValue, orjson.JSONDecodeError):
             raise TradebookError("is not a cursor this API gave", field="cursor")
 

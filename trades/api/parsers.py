@@ -1,13 +1,17 @@
 """Request parsers that keep every digit: JSON numbers become Decimal, never float.
 
 Both take a gzipped body (`Content-Encoding: gzip`), enforce API_MAX_BYTES (413) before
-parsing, and refuse an object that names a key twice (which value was meant?) as a 400
-naming the item and the key.
+parsing — on the body as sent, chunked or not, and as unpacked — and refuse an object that
+names a key twice (which value was meant?) as a 400 naming the item and the key. Every step
+is bounded: the bytes read, the gzip members, the size unpacked, each JSON number's digits and
+exponent (core.exact_json), so no body costs more than a bounded amount of work to refuse.
 """
 
+import io
 import zlib
 
 from django.conf import settings
+from django.core.handlers.wsgi import LimitedStream
 from rest_framework import exceptions, parsers
 
 from core.errors import TradebookError
@@ -43,9 +47,19 @@ def read_limited(stream, meta) -> bytes:
     return _gunzip(body, limit)
 
 
+# gzip allows several members one after the other (what `cat a.gz b.gz` makes); a client has no
+# reason to send many, and each costs a decompressor and a copy of the rest of the body.
+MAX_GZIP_MEMBERS = 64
+
+
 def _gunzip(body: bytes, limit: int) -> bytes:
     out = bytearray()
-    while body:  # gzip allows several members one after the other
+    members = 0
+    while body:
+        members += 1
+        if members > MAX_GZIP_MEMBERS:
+            raise exceptions.ParseError(f"The gzip body has more than {MAX_GZIP_MEMBERS} members: "
+                                        "compress the body as one.")
         unpacker = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
         try:
             out += unpacker.decompress(body, limit + 1 - len(out))
@@ -57,6 +71,33 @@ def _gunzip(body: bytes, limit: int) -> bytes:
             raise exceptions.ParseError("The body is not valid gzip (Content-Encoding: gzip): it ends too soon.")
         body = unpacker.unused_data
     return bytes(out)
+
+
+def read_chunked_body(request) -> None:
+    """A chunked body (no Content-Length), made readable as if it had one: read from the server's
+    input at most API_MAX_BYTES + 1 bytes, and Content-Length set to what was read.
+
+    Django reads a body only up to its Content-Length, so a chunked body would read as empty
+    (a 400 for the wrong reason, even over the limit). Only where the server says it ends the
+    input (`wsgi.input_terminated`: gunicorn does) is it read: elsewhere reading could wait forever.
+    Past the limit, the parser's check of Content-Length answers the 413 as for any body."""
+    meta = request.META
+    if meta.get("CONTENT_LENGTH") or "chunked" not in meta.get("HTTP_TRANSFER_ENCODING", "").lower():
+        return
+    if not meta.get("wsgi.input_terminated") or getattr(request, "_read_started", False):
+        return
+    wanted = settings.API_MAX_BYTES + 1
+    parts, size = [], 0
+    stream = meta["wsgi.input"]
+    while size < wanted:
+        part = stream.read(wanted - size)
+        if not part:
+            break
+        parts.append(part)
+        size += len(part)
+    body = b"".join(parts)
+    meta["CONTENT_LENGTH"] = str(len(body))
+    request._stream = LimitedStream(io.BytesIO(body), len(body))
 
 
 class ExactJSONParser(parsers.BaseParser):
@@ -71,7 +112,7 @@ class ExactJSONParser(parsers.BaseParser):
             return loads_exact(body)
         except DuplicateKey as exc:
             raise TradebookError([exc.as_error()])
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeError) as exc:
             raise exceptions.ParseError(f"The body is not valid JSON: {exc}")
 
 

@@ -10,7 +10,7 @@ urls.endpoint): they define no post/patch and no parser_classes.
 """
 
 from django.db import connection
-from django.db.models import Model, OuterRef, QuerySet, Subquery, TextField
+from django.db.models import JSONField, Model, OuterRef, QuerySet, Subquery, TextField
 from django.db.models.functions import Cast
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
@@ -42,7 +42,9 @@ def scoped(request, model: type[Model]) -> QuerySet:
     related = ["account"] + (["bot"] if any(f.name == "bot" for f in model._meta.fields) else [])
     ids = [account.pk for account in caller_accounts(request)]
     rows = model.objects.filter(account_id=ids[0]) if len(ids) == 1 else model.objects.filter(account_id__in=ids)
-    return rows.select_related(*related)
+    # JSON columns as their text, read back exactly by the serializers (serializers.ExactJSONField).
+    texts = {f"{f.name}_text": Cast(f.name, TextField()) for f in model._meta.fields if isinstance(f, JSONField)}
+    return rows.select_related(*related).annotate(**texts)
 
 
 class ScopedList(generics.ListAPIView):

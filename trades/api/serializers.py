@@ -8,11 +8,12 @@ slug and `bot` the bot's key.
 
 from decimal import Decimal
 
+from django.db import models
 from rest_framework import serializers
 
 from accounts.models import Account
 from core.amounts import decimal_str
-from core.exact_json import loads_exact
+from core.exact_json import loads_stored
 from core.fields import AmountField
 from snapshots.models import EquitySnapshot, Mark, PositionSnapshot, WalletSnapshot
 from trades.models import CashFlow, Event, Fill, Order, Signal, Trade
@@ -33,8 +34,27 @@ class ExactDecimalField(serializers.DecimalField):
         return decimal_str(value if isinstance(value, Decimal) else Decimal(str(value)))
 
 
+class ExactJSONField(serializers.JSONField):
+    """A JSON column as stored, every digit kept.
+
+    Django decodes JSON numbers to float, which loses digits past ~17 (and reads 1e400 as
+    infinity); the views annotate the column's text (`<name>_text`, trades.api.read.scoped) and
+    it is decoded here with Decimals and exact integers.
+    """
+
+    def get_attribute(self, instance):
+        raw_text = getattr(instance, f"{self.source}_text", None)
+        if isinstance(raw_text, str):
+            return loads_stored(raw_text)
+        return super().get_attribute(instance)
+
+    def to_representation(self, value):
+        return value
+
+
 class ReadSerializer(serializers.ModelSerializer):
-    serializer_field_mapping = {**serializers.ModelSerializer.serializer_field_mapping, AmountField: ExactDecimalField}
+    serializer_field_mapping = {**serializers.ModelSerializer.serializer_field_mapping, AmountField: ExactDecimalField,
+                                models.JSONField: ExactJSONField}
 
 
 class LedgerSerializer(ReadSerializer):
@@ -94,23 +114,6 @@ class CashFlowSerializer(LedgerSerializer):
         model = CashFlow
         fields = ["id", "account", "bot", "kind", "amount", "currency", "symbol", "ts", "meta", "received_at"]
         read_only_fields = fields
-
-
-class ExactJSONField(serializers.JSONField):
-    """A JSON column as stored, every digit kept.
-
-    Django decodes JSON numbers to float, which loses digits past ~17; the views
-    annotate the column's text (`<name>_text`) and it is decoded here with Decimals.
-    """
-
-    def get_attribute(self, instance):
-        raw_text = getattr(instance, f"{self.source}_text", None)
-        if isinstance(raw_text, str):
-            return loads_exact(raw_text)
-        return super().get_attribute(instance)
-
-    def to_representation(self, value):
-        return value
 
 
 class EventSerializer(ReadSerializer):

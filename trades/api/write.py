@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 from core.errors import TradebookError
 from trades.api.auth import account_named, caller_accounts
 from trades.api.openapi import items_body, write_responses
-from trades.api.parsers import ExactJSONParser, NDJSONParser
+from trades.api.parsers import ExactJSONParser, NDJSONParser, read_chunked_body
 from trades.ingest import IngestResult, record
 from trades.ingest.formats.legacy import fill_missing_timestamps
 from trades.ingest.schema import ITEM_TYPES
@@ -27,6 +27,14 @@ ACCOUNT_PARAMETER = OpenApiParameter(
     description="The account (slug) for items that do not name one; needed when the token has several.",
 )
 KEY_PARAMETER = OpenApiParameter("key", str, OpenApiParameter.PATH, description="The bot's trade id.")
+
+
+class WriteView(APIView):
+    """A view that takes a body: a chunked one too (see parsers.read_chunked_body)."""
+
+    def initialize_request(self, request, *args, **kwargs):
+        read_chunked_body(request)
+        return super().initialize_request(request, *args, **kwargs)
 
 
 def as_items(data: Any) -> list:
@@ -74,7 +82,7 @@ def _write_view(item_type: str, summary: str, body_name: str):
     return post
 
 
-class EventWrite(APIView):
+class EventWrite(WriteView):
     """Post any items, each with its `type` — a JSON list or NDJSON (a bot's events.jsonl as it is)."""
 
     parser_classes: ClassVar = [ExactJSONParser, NDJSONParser]
@@ -96,25 +104,25 @@ class EventWrite(APIView):
         return write(request, fill_missing_timestamps(as_items(request.data)), None)
 
 
-class FillWrite(APIView):
+class FillWrite(WriteView):
     """Post fills (executions). Key: (account, symbol, id)."""
 
     post = _write_view("fill", "Post fills", "FillItems")
 
 
-class FillVoid(APIView):
+class FillVoid(WriteView):
     """Mark fills void: kept and journaled, excluded from the books."""
 
     post = _write_view("fill.void", "Void fills", "FillVoidItems")
 
 
-class OrderWrite(APIView):
+class OrderWrite(WriteView):
     """Post orders (create or update: a newer updated_at is a new state)."""
 
     post = _write_view("order", "Post orders", "OrderItems")
 
 
-class TradeOpen(APIView):
+class TradeOpen(WriteView):
     """Open trades (once each)."""
 
     post = _write_view("trade.open", "Open trades", "TradeOpenItems")
@@ -129,7 +137,7 @@ def _one_trade_item(request: Request, key: str) -> dict:
     return {**body, "id": key}
 
 
-class TradeUpdate(APIView):
+class TradeUpdate(WriteView):
     """Change SL/TP/trail/leverage/metadata of an open trade."""
 
     @extend_schema(
@@ -141,7 +149,7 @@ class TradeUpdate(APIView):
         return write(request, [_one_trade_item(request, key)], "trade.update")
 
 
-class TradeClose(APIView):
+class TradeClose(WriteView):
     """Close a trade, once: the same close again is a duplicate, a different one a 409."""
 
     @extend_schema(
@@ -153,37 +161,37 @@ class TradeClose(APIView):
         return write(request, [_one_trade_item(request, key)], "trade.close")
 
 
-class SignalWrite(APIView):
+class SignalWrite(WriteView):
     """Post signals."""
 
     post = _write_view("signal", "Post signals", "SignalItems")
 
 
-class CashFlowWrite(APIView):
+class CashFlowWrite(WriteView):
     """Post cash flows (deposits, withdrawals, funding, transfers, rebates, fees)."""
 
     post = _write_view("cashflow", "Post cash flows", "CashFlowItems")
 
 
-class PositionWrite(APIView):
+class PositionWrite(WriteView):
     """Post position snapshots as reported."""
 
     post = _write_view("position", "Post position snapshots", "PositionItems")
 
 
-class WalletWrite(APIView):
+class WalletWrite(WriteView):
     """Post wallet snapshots (one row per coin)."""
 
     post = _write_view("wallet", "Post wallet snapshots", "WalletItems")
 
 
-class EquityWrite(APIView):
+class EquityWrite(WriteView):
     """Post equity snapshots (the bots' metric)."""
 
     post = _write_view("equity", "Post equity snapshots", "EquityItems")
 
 
-class MarkWrite(APIView):
+class MarkWrite(WriteView):
     """Post mark prices."""
 
     post = _write_view("mark", "Post mark prices", "MarkItems")

@@ -37,6 +37,7 @@ class Item:
     outcome: str | None = None  # CREATED, DUPLICATE or UPDATED once written
     pk: int | None = None  # the row it made or matched
     same_as: Item | None = None  # an earlier item of the request with the same key and content
+    unknown: tuple[str, ...] = ()  # the posted fields its type does not know (in meta; the answer warns)
 
 
 # The answer's status when problems of several kinds meet: a conflict says most.
@@ -55,7 +56,7 @@ class Problems:
     def add(self, index: int | None, field_name: str | None, message: str, *, status: int = 400) -> None:
         self._found.append((status, {"index": index, "field": field_name, "message": message}))
 
-    def merge(self, other: "Problems") -> None:
+    def merge(self, other: Problems) -> None:
         self._found.extend(other._found)
 
     def raise_any(self) -> None:

@@ -9,14 +9,14 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from snapshots.models import PositionSnapshot
-from trades.models import CashFlow, Order, Side, Signal, Source, Trade
+from trades.models import CashFlow, FillSource, Order, Side, Signal, Trade
 
 # Field kinds: how a posted value is checked and what it becomes.
-TEXT = "text"  # a JSON string (a JSON integer is taken as its digits: exchange ids often are)
+TEXT = "text"  # a JSON string (an id field also takes a JSON integer, as its digits: exchange ids often are)
 CODE = "code"  # TEXT compared exactly (an id, a symbol, a currency): no spaces at either end
 CHOICE = "choice"  # one of `choices`
 AMOUNT = "amount"  # exact decimal: JSON string or number, fits numeric(38,18)
-TIME = "time"  # ISO 8601 (naive = UTC) or integer epoch milliseconds
+TIME = "time"  # ISO 8601 (naive = UTC) or epoch seconds (below 10^11) / milliseconds, 2000 to tomorrow
 INT = "int"  # a whole number
 BOOL = "bool"
 OBJECT = "object"  # a JSON object, kept as posted
@@ -37,6 +37,7 @@ class Field:
     max_length: int | None = None
     minimum: str | None = None  # POSITIVE / NOT_NEGATIVE for amounts
     nullable: bool = False  # an explicit null is a value (it clears the stored one)
+    integer_ok: bool = False  # TEXT/CODE that also takes a JSON integer (an exchange's id), as its digits
     help: str = ""
 
     @property
@@ -66,7 +67,7 @@ FEE_CURRENCY = Field("currency", CODE, max_length=16)
 # Choice sets are the models' own (one list each, which the database's constraints check too).
 SIDES = tuple(Side.values)
 ORDER_STATUSES = tuple(Order.Status.values)
-FILL_SOURCES = tuple(Source.values)
+FILL_SOURCES = tuple(FillSource.values)
 CASHFLOW_KINDS = tuple(CashFlow.Kind.values)
 TRADE_SIDES = tuple(Trade.Direction.values)
 POSITION_SIDES = tuple(PositionSnapshot.Side.values)
@@ -75,7 +76,13 @@ LOG_LEVELS = ("debug", "info", "warning", "error", "critical")  # a log line is 
 
 
 def _id(help_text: str, *, required: bool = True) -> Field:
-    return Field("id", CODE, required=required, column="external_id", max_length=128, help=help_text)
+    return Field("id", CODE, required=required, column="external_id", max_length=128, integer_ok=True,
+                 help=help_text)
+
+
+def _ref(name: str, help_text: str = "") -> Field:
+    """Another item's id (an order's, a trade's): an exchange's id, so a JSON integer too."""
+    return Field(name, CODE, max_length=128, integer_ok=True, help=help_text)
 
 
 def _symbol(required: bool = True) -> Field:
@@ -83,12 +90,17 @@ def _symbol(required: bool = True) -> Field:
 
 
 # Fields every item may carry. `account` picks one of the token's accounts; `bot`
-# (or its older spelling `bot_id`) registers the bot on first sight.
+# (or its older spelling `bot_id`) registers the bot on first sight; `meta` is kept as it is
+# (the native translators put what they keep beside the booked fields there).
+META_FIELD_NAME = "meta"
 COMMON_FIELDS: tuple[Field, ...] = (
     Field("account", TEXT, max_length=64,
           help="The account's slug; may be left out when the token has one account."),
     Field("bot", TEXT, max_length=200, help="The posting bot's id, e.g. paper:BTCUSD-ETHUSD."),
     Field("bot_id", TEXT, max_length=200, help="Older spelling of `bot`."),
+    Field(META_FIELD_NAME, OBJECT,
+          help="Anything to keep beside the item, not booked: stored in the row's `meta` as posted. A field "
+               "the type does not know is kept there too, and named in the answer's `warnings`."),
 )
 
 TYPE_FIELD_NAME = "type"
@@ -105,8 +117,8 @@ FILL = ItemType(
         Field("fee", AMOUNT, help="The fee, in fee_currency (a rebate is negative)."),
         Field("fee_currency", CODE, max_length=16),
         Field("fees", FEES, help="Instead of fee/fee_currency, where a fill pays several fees."),
-        Field("order_id", CODE, max_length=128),
-        Field("trade_id", CODE, max_length=128, help="The bot's trade this fill belongs to."),
+        _ref("order_id"),
+        _ref("trade_id", "The bot's trade this fill belongs to."),
         Field("is_maker", BOOL),
         Field("executed_at", TIME, required=True),
         Field("reported_pnl", AMOUNT, help="The PnL the bot or exchange reports for this fill."),
@@ -123,7 +135,7 @@ ORDER = ItemType(
     "an older one is journaled and changes nothing.",
     (
         _id("The exchange's order id."),
-        Field("client_order_id", CODE, max_length=128),
+        _ref("client_order_id"),
         _symbol(),
         Field("side", CHOICE, required=True, choices=SIDES),
         Field("order_type", TEXT, max_length=32, help="market, limit, stop, …"),
@@ -158,7 +170,7 @@ TRADE_OPEN = ItemType(
         Field("strategy", TEXT, max_length=200),
         Field("regime", TEXT, max_length=200),
         Field("entry_fee", AMOUNT),
-        Field("order_id", CODE, max_length=128),
+        _ref("order_id"),
         Field("metadata", OBJECT),
     ),
     key_help="id",

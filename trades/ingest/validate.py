@@ -11,20 +11,20 @@ from typing import Any
 
 from accounts.models import Account
 from accounts.scope import pick_account
-from core.amounts import decimal_str, parse_amount
+from core.amounts import NUMBER_TEXT, decimal_str, parse_amount
 from core.errors import BadValue, TradebookError
 from core.exact_json import Unstorable, storable_json
 from core.times import parse_time
 from trades.ingest import schema
 from trades.ingest.items import Item, Problems
-from trades.ingest.schema import COMMON_NAMES, ITEM_TYPES, TYPE_FIELD_NAME, Field, ItemType
+from trades.ingest.schema import COMMON_NAMES, ITEM_TYPES, META_FIELD_NAME, TYPE_FIELD_NAME, Field, ItemType
 
 
 def _text(f: Field, value):
-    if isinstance(value, int) and not isinstance(value, bool):
-        value = str(value)  # exchange ids are often JSON integers
+    if type(value) is int and f.integer_ok:
+        value = str(value)  # exchange ids are often JSON integers: taken as their digits
     if not isinstance(value, str):
-        raise BadValue("must be a string")
+        raise BadValue("must be a string or a JSON integer" if f.integer_ok else "must be a string")
     if f.required and not value.strip():
         raise BadValue("may not be empty")
     if f.max_length is not None and len(value) > f.max_length:
@@ -59,18 +59,27 @@ def _time(f: Field, value):
     return parse_time(value)
 
 
+INT_LIMIT = 2**31  # what an integer column holds on every database
+
+
 def _int(f: Field, value):
     if isinstance(value, bool):
         raise BadValue("must be a whole number")
-    if isinstance(value, Decimal) and value == value.to_integral_value():
-        value = int(value)
-    elif isinstance(value, str) and value.strip().lstrip("+-").isdigit():
+    if isinstance(value, str):  # the text of a number, as SPEC 3 writes one (no spaces, '+' or other digits)
+        if len(value) > 20 or NUMBER_TEXT.fullmatch(value) is None:
+            raise BadValue("must be a whole number")
+        value = Decimal(value)
+    if isinstance(value, Decimal):
+        # Compared before converted: int() of 1e100 is a hundred digits of work for nothing.
+        if not value.is_finite() or value.copy_abs() >= INT_LIMIT or value != value.to_integral_value():
+            raise BadValue("must be a whole number" if not value.is_finite() or value.copy_abs() < INT_LIMIT
+                           else "is out of range")
         value = int(value)
     if not isinstance(value, int):
         raise BadValue("must be a whole number")
     if f.choices and value not in f.choices:
         raise BadValue(f"must be one of {', '.join(map(str, f.choices))}")
-    if not -(2**31) <= value < 2**31:
+    if not -INT_LIMIT <= value < INT_LIMIT:
         raise BadValue("is out of range")
     return value
 
@@ -94,6 +103,10 @@ def _fees(f: Field, value):
     for position, fee in enumerate(value):
         if not isinstance(fee, dict) or "amount" not in fee:
             raise BadValue(f'[{position}] must be {{"amount", "currency"}}')
+        for name in fee:
+            if name not in ("amount", "currency"):
+                # A typo here ("curency") would book the fee in no currency: refused, not guessed.
+                raise BadValue(f'[{position}] has {_shown(name)}: a fee has only "amount" and "currency"')
         try:
             amount = parse_amount(fee["amount"])
         except BadValue as exc:
@@ -122,18 +135,20 @@ _REQUIRED: dict[str, tuple[tuple[str, str, int], ...]] = {
 _COMMON_TEXT = {f.name: f for f in schema.COMMON_FIELDS}
 
 
-def check_item(index: int, posted: dict, item_type: ItemType, problems: Problems) -> tuple[dict, dict]:
-    """Typed values (by model attribute) and meta (unknown fields) of one item; errors appended,
-    in the order of the type's fields."""
+def check_item(index: int, posted: dict, item_type: ItemType, problems: Problems) -> tuple[dict, dict, tuple]:
+    """Typed values (by model attribute), meta and the names of the fields the type does not know
+    (kept in meta: SPEC 4.1 rule 3) of one item; errors appended, in the order of the type's fields."""
     plan = _PLANS[item_type.name]
     values: dict = {}
     meta: dict = {}
+    unknown: list[str] = []
     found: list[tuple[int, dict]] = []
     for name, value in posted.items():  # the fields posted, not every field the type has
         entry = plan.get(name)
         if entry is None:
             if name not in COMMON_NAMES:
                 meta[name] = value
+                unknown.append(name)
             continue
         f, attname, check, position = entry
         if value is None:
@@ -149,7 +164,82 @@ def check_item(index: int, posted: dict, item_type: ItemType, problems: Problems
             found.append((position, {"index": index, "field": name, "message": "this field is required"}))
     for _position, error in sorted(found, key=lambda pair: pair[0]):
         problems.add(error["index"], error["field"], error["message"])
-    return values, meta
+    given = posted.get(META_FIELD_NAME)
+    if given is not None:
+        if not isinstance(given, dict):
+            problems.add(index, META_FIELD_NAME, "must be a JSON object")
+        else:
+            for name in sorted(given.keys() & meta.keys()):
+                problems.add(index, name, "is given both as a field and in meta: send it once")
+            meta = {**given, **meta}
+    return values, meta, tuple(unknown)
+
+
+# --- warnings: the fields an item carried that its type does not know ------------------
+
+MAX_WARNINGS = 100  # per request; past it, one more warning counts the rest
+_SUGGEST_UP_TO = 64  # longer names are not compared: nothing known is one typo from them
+
+
+def unknown_field_warnings(items: Sequence[Item]) -> list[dict]:
+    """SPEC 4.1 rule 3: each field an item carried that its type does not know (kept in meta), the
+    known field one typo away where there is one (`feee` → `fee`)."""
+    warnings: list[dict] = []
+    more = 0
+    for item in items:
+        for name in item.unknown:
+            if len(warnings) == MAX_WARNINGS:
+                more += 1
+                continue
+            message = f"is not a field of a {item.type.name} item: kept in meta, not booked"
+            known = suggestion(name, item.type)
+            if known is not None:
+                message += f" — did you mean {known!r}?"
+            warnings.append({"index": item.index, "field": _field_name(name), "message": message})
+    if more:
+        warnings.append({"index": None, "field": None, "message": f"and {more} more fields no type knows, "
+                                                                  "kept in meta"})
+    return warnings
+
+
+def suggestion(name: str, item_type: ItemType) -> str | None:
+    """The known field of `item_type` one typo (a letter added, dropped, changed or two swapped) or
+    only case and '_'/'-' away from `name`, if there is exactly one."""
+    if len(name) > _SUGGEST_UP_TO:
+        return None
+    known = [f.name for f in item_type.fields] + [f.name for f in schema.COMMON_FIELDS]
+    squashed = _squash(name)
+    near = [k for k in known if _squash(k) == squashed or _one_typo(name.lower(), k)]
+    return near[0] if len(set(near)) == 1 else None
+
+
+def _squash(name: str) -> str:
+    return name.lower().replace("_", "").replace("-", "")
+
+
+def _one_typo(a: str, b: str) -> bool:
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        return len(diff) == 1 or (len(diff) == 2 and diff[1] == diff[0] + 1
+                                  and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]])
+    short, long = (a, b) if len(a) < len(b) else (b, a)
+    i = 0
+    while i < len(short) and short[i] == long[i]:
+        i += 1
+    return short[i:] == long[i + 1:]
+
+
+def _field_name(name: str) -> str | None:
+    """A posted field name as the answer may echo it: printable text, not too long."""
+    if not name.isprintable():
+        return None
+    return name if len(name) <= 200 else name[:200] + "…"
+
+
+def _shown(name) -> str:
+    return repr(name) if isinstance(name, str) and name.isprintable() and len(name) <= 64 else "another field"
 
 
 def check_items(
@@ -193,7 +283,7 @@ def check_items(
             if type_name is not None and type_name != this_type.name:
                 problems.add(index, TYPE_FIELD_NAME, f"this endpoint takes {this_type.name!r} items")
                 continue
-        values, meta = check_item(index, posted, this_type, problems)
+        values, meta, unknown = check_item(index, posted, this_type, problems)
         try:
             raw_text = storable_json(raw)
         except Unstorable as exc:
@@ -211,7 +301,7 @@ def check_items(
         if this_type.name == "fill":
             _shape_fill(index, posted, values, problems, source)
         checked.append(Item(index=index, type=this_type, raw=raw, posted=posted, values=values, meta=meta,
-                            bot_key=bot_key, account=account, raw_text=raw_text))
+                            bot_key=bot_key, account=account, raw_text=raw_text, unknown=unknown))
     return checked
 
 

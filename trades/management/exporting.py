@@ -17,7 +17,7 @@ from django.db.models.functions import Cast
 
 from accounts.models import Account
 from core.amounts import decimal_str
-from core.exact_json import loads_exact
+from core.exact_json import loads_stored
 from snapshots.models import EquitySnapshot, Mark, PositionSnapshot, WalletSnapshot
 from trades.models import Event, Fill, Signal, Trade
 
@@ -133,7 +133,7 @@ def mark_item(m: Mark) -> dict:
 def exact_raw(e: Event):
     """The journaled JSON with every digit: Django would decode its numbers as floats."""
     raw_text = getattr(e, "raw_text", None)
-    return loads_exact(raw_text) if isinstance(raw_text, str) else e.raw
+    return loads_stored(raw_text) if isinstance(raw_text, str) else e.raw
 
 
 def events_of(account: Account) -> Iterator[Event]:

@@ -94,3 +94,32 @@ def check_time(problems: Problems, index: int, path: str, value) -> bool:
 def set_if(item: dict, key: str, value) -> None:
     if not blank(value):
         item[key] = value
+
+
+def kept(row: dict, pairs, *, skip=()) -> dict:
+    """What a translator keeps beside the booked fields: {name: row[native]} for the (native, name)
+    pairs the row has (not blank, not one of `skip`). It goes in the item's `meta` object, which
+    every item type takes: fields of the translator's own, not a bot's typos, so ingest warns of none."""
+    out = {}
+    for native, name in pairs:
+        value = row.get(native)
+        if not blank(value) and not (isinstance(value, str) and value in skip):
+            out[name] = value
+    return out
+
+
+def with_meta(item: dict, meta: dict) -> dict:
+    if meta:
+        item["meta"] = meta
+    return item
+
+
+def text_or_none(value) -> str | None:
+    """A native field that must be text to be read at all (a symbol, a status): else None."""
+    return value if isinstance(value, str) else None
+
+
+def inverse_contract(problems: Problems, index: int | None, path: str, symbol) -> None:
+    """SPEC 4.3: an inverse contract (settled in the base coin) is not booked until the books support it."""
+    problems.add(index, path, f"{symbol!r} is an inverse contract (settled in its base coin): tradebook books "
+                              "linear contracts and spot only, so it is not booked")

@@ -12,12 +12,16 @@ list, each `{"topic", "creationTime", "data": [...]}` with topic `execution`,
 - position → position snapshot; side Buy/Sell/"" → long/short/flat.
 - wallet → one wallet snapshot per coin of data[].coin[].
 
-Bybit sends "" for not-applicable values; those are left out, not sent as errors.
+Bybit sends "" for not-applicable values; those are left out, not sent as errors. What is
+kept beside the booked fields (category, execType, …) goes in each item's `meta`. Inverse
+contracts (category `inverse`: settled in the base coin) are a 400 naming the symbol (SPEC 4.3).
 
 Limitation: positions are one per symbol (one-way mode, Bybit's default). In hedge
 mode (positionIdx 1/2) each leg arrives as a snapshot of its own and two legs of one
 symbol at the same updatedTime share a key: the second is a 409.
 """
+
+import re
 
 from core.amounts import parse_amount
 from core.errors import BadValue
@@ -27,9 +31,12 @@ from trades.ingest.formats.base import (
     Translation,
     blank,
     check_time,
+    inverse_contract,
+    kept,
     ms,
     positive_or_none,
     set_if,
+    with_meta,
 )
 
 TOPICS = ("execution", "order", "position", "wallet")
@@ -112,9 +119,37 @@ def translate(payload) -> Translation:
     return out
 
 
+INVERSE_CATEGORY = "inverse"
+# Bybit's inverse perpetuals and futures: BTCUSD, ETHUSDH26 (a month code and a year).
+INVERSE_SYMBOL = re.compile(r"[A-Z0-9]+USD(?:[FGHJKMNQUVXZ][0-9]{2})?")
+
+
+def _symbol(problems: Problems, i: int, path: str, e: dict) -> str | None:
+    """The entry's symbol, refused where it is not text or names an inverse contract (SPEC 4.3)."""
+    symbol = e.get("symbol")
+    if not isinstance(symbol, str) or not symbol:
+        problems.add(i, f"{path}.symbol", "must be the symbol, as text")
+        return None
+    category = e.get("category")
+    # Bybit V5 names the category; an entry without one is judged by its symbol (BTCUSD, ETHUSDH26).
+    if category == INVERSE_CATEGORY or (category is None and INVERSE_SYMBOL.fullmatch(symbol)):
+        inverse_contract(problems, i, f"{path}.symbol", symbol)
+        return None
+    return symbol
+
+
+def _side(value):
+    return value.lower() if isinstance(value, str) else value
+
+
 def _execution(out: Translation, problems: Problems, i: int, path: str, e: dict) -> None:
     exec_type = e.get("execType", "Trade")
-    symbol = e.get("symbol") or ""
+    if not isinstance(exec_type, str):
+        problems.add(i, f"{path}.execType", "must be Bybit's execType, as text")
+        return
+    symbol = _symbol(problems, i, path, e)
+    if symbol is None:
+        return
     if exec_type == FUNDING_EXEC_TYPE:
         # Funding: execFee > 0 is paid by the account, so it moves equity by -execFee.
         try:
@@ -125,10 +160,9 @@ def _execution(out: Translation, problems: Problems, i: int, path: str, e: dict)
         item = {
             "type": "cashflow", "id": e.get("execId"), "kind": "funding", "amount": amount,
             "currency": e.get("feeCurrency") or settle_coin(symbol), "symbol": symbol, "ts": ms(e.get("execTime")),
-            "source": "exchange", "exec_type": exec_type,
         }
-        set_if(item, "funding_rate", e.get("feeRate"))
-        set_if(item, "position_value", e.get("execValue"))
+        with_meta(item, {"source": "exchange", "exec_type": exec_type,
+                         **kept(e, (("feeRate", "funding_rate"), ("execValue", "position_value")))})
         out.add(item, Origin(i, path, {"id": "execId", "amount": "execFee", "currency": "feeCurrency",
                                        "ts": "execTime", "symbol": "symbol"}))
         return
@@ -136,8 +170,7 @@ def _execution(out: Translation, problems: Problems, i: int, path: str, e: dict)
         problems.add(i, f"{path}.execType", f"{exec_type!r} is not an execution tradebook books")
         return
     item = {
-        "type": "fill", "id": e.get("execId"), "symbol": symbol,
-        "side": e["side"].lower() if isinstance(e.get("side"), str) else e.get("side"),
+        "type": "fill", "id": e.get("execId"), "symbol": symbol, "side": _side(e.get("side")),
         "price": e.get("execPrice"), "quantity": e.get("execQty"), "executed_at": ms(e.get("execTime")),
         "source": "exchange",
     }
@@ -147,11 +180,10 @@ def _execution(out: Translation, problems: Problems, i: int, path: str, e: dict)
     set_if(item, "order_id", e.get("orderId"))
     if isinstance(e.get("isMaker"), bool):
         item["is_maker"] = e["isMaker"]
-    # Kept in meta by ingest: useful to a person reading the journal, not booked.
-    for native, name in (("category", "category"), ("orderLinkId", "order_link_id"), ("execType", "exec_type"),
-                         ("execValue", "exec_value"), ("feeRate", "fee_rate"), ("closedSize", "closed_size"),
-                         ("markPrice", "exec_mark_price")):
-        set_if(item, name, e.get(native))
+    # Kept in meta: useful to a person reading the journal, not booked.
+    with_meta(item, kept(e, (("category", "category"), ("orderLinkId", "order_link_id"), ("execType", "exec_type"),
+                             ("execValue", "exec_value"), ("feeRate", "fee_rate"), ("closedSize", "closed_size"),
+                             ("markPrice", "exec_mark_price"))))
     out.add(item, Origin(i, path, {"id": "execId", "symbol": "symbol", "side": "side", "price": "execPrice",
                                    "quantity": "execQty", "fee": "execFee", "fee_currency": "feeCurrency",
                                    "executed_at": "execTime", "order_id": "orderId", "is_maker": "isMaker"}))
@@ -159,12 +191,14 @@ def _execution(out: Translation, problems: Problems, i: int, path: str, e: dict)
 
 def _order(out: Translation, problems: Problems, i: int, path: str, e: dict) -> None:
     status = e.get("orderStatus")
-    if status not in ORDER_STATUS:
+    if not isinstance(status, str) or status not in ORDER_STATUS:
         problems.add(i, f"{path}.orderStatus", f"unknown Bybit order status {status!r}")
         return
+    symbol = _symbol(problems, i, path, e)
+    if symbol is None:
+        return
     item = {
-        "type": "order", "id": e.get("orderId"), "symbol": e.get("symbol"),
-        "side": e["side"].lower() if isinstance(e.get("side"), str) else e.get("side"),
+        "type": "order", "id": e.get("orderId"), "symbol": symbol, "side": _side(e.get("side")),
         "status": ORDER_STATUS[status], "updated_at": ms(e.get("updatedTime") or e.get("createdTime")),
     }
     set_if(item, "client_order_id", e.get("orderLinkId"))
@@ -182,13 +216,11 @@ def _order(out: Translation, problems: Problems, i: int, path: str, e: dict) -> 
         item["average_price"] = average
     if isinstance(e.get("reduceOnly"), bool):
         item["reduce_only"] = e["reduceOnly"]
-    for native, name in (("category", "category"), ("orderStatus", "exchange_status"),
-                         ("stopOrderType", "stop_order_type"), ("triggerPrice", "trigger_price"),
-                         ("timeInForce", "time_in_force"), ("rejectReason", "reject_reason"),
-                         ("cancelType", "cancel_type"), ("createdTime", "exchange_created_at")):
-        value = e.get(native)
-        if not blank(value) and value not in ("0", "UNKNOWN", "EC_NoError", "UNKNOWN_CANCEL"):
-            item[name] = value
+    with_meta(item, kept(e, (("category", "category"), ("orderStatus", "exchange_status"),
+                             ("stopOrderType", "stop_order_type"), ("triggerPrice", "trigger_price"),
+                             ("timeInForce", "time_in_force"), ("rejectReason", "reject_reason"),
+                             ("cancelType", "cancel_type"), ("createdTime", "exchange_created_at")),
+                         skip=("0", "UNKNOWN", "EC_NoError", "UNKNOWN_CANCEL")))
     out.add(item, Origin(i, path, {"id": "orderId", "client_order_id": "orderLinkId", "symbol": "symbol",
                                    "side": "side", "order_type": "orderType", "status": "orderStatus",
                                    "price": "price", "quantity": "qty", "filled_quantity": "cumExecQty",
@@ -198,8 +230,11 @@ def _order(out: Translation, problems: Problems, i: int, path: str, e: dict) -> 
 
 def _position(out: Translation, problems: Problems, i: int, path: str, e: dict, message: dict) -> None:
     side = e.get("side")
-    if side not in POSITION_SIDE:
+    if not (side is None or isinstance(side, str)) or side not in POSITION_SIDE:
         problems.add(i, f"{path}.side", f"must be Buy, Sell or empty (got {side!r})")
+        return
+    symbol = _symbol(problems, i, path, e)
+    if symbol is None:
         return
     size = e.get("size")
     try:
@@ -207,7 +242,7 @@ def _position(out: Translation, problems: Problems, i: int, path: str, e: dict, 
     except BadValue:
         flat = False
     item = {
-        "type": "position", "symbol": e.get("symbol"), "side": "flat" if flat else POSITION_SIDE[side],
+        "type": "position", "symbol": symbol, "side": "flat" if flat else POSITION_SIDE[side],
         "size": size, "exchange_ts": ms(e.get("updatedTime") or message.get("creationTime")),
     }
     entry = positive_or_none(e.get("entryPrice", e.get("avgPrice")))
@@ -219,10 +254,9 @@ def _position(out: Translation, problems: Problems, i: int, path: str, e: dict, 
             item[name] = value
     set_if(item, "unrealized_pnl", e.get("unrealisedPnl"))
     set_if(item, "leverage", e.get("leverage"))
-    for native, name in (("category", "category"), ("positionIdx", "position_idx"),
-                         ("positionValue", "position_value"), ("cumRealisedPnl", "cum_realised_pnl"),
-                         ("curRealisedPnl", "cur_realised_pnl"), ("positionStatus", "position_status")):
-        set_if(item, name, e.get(native))
+    with_meta(item, kept(e, (("category", "category"), ("positionIdx", "position_idx"),
+                             ("positionValue", "position_value"), ("cumRealisedPnl", "cum_realised_pnl"),
+                             ("curRealisedPnl", "cur_realised_pnl"), ("positionStatus", "position_status"))))
     out.add(item, Origin(i, path, {"symbol": "symbol", "side": "side", "size": "size",
                                    "entry_price": "entryPrice", "mark_price": "markPrice", "liq_price": "liqPrice",
                                    "unrealized_pnl": "unrealisedPnl", "leverage": "leverage",
@@ -246,10 +280,9 @@ def _wallet(out: Translation, problems: Problems, i: int, path: str, e: dict, me
         # Unified accounts 2.0 send availableToWithdraw as "": leave it out rather than guess.
         set_if(item, "available_balance", c.get("availableToWithdraw"))
         set_if(item, "equity", c.get("equity"))
-        set_if(item, "account_type", e.get("accountType"))
-        for native, name in (("usdValue", "usd_value"), ("unrealisedPnl", "unrealised_pnl"),
-                             ("cumRealisedPnl", "cum_realised_pnl"), ("locked", "locked")):
-            set_if(item, name, c.get(native))
+        with_meta(item, {**kept(e, (("accountType", "account_type"),)),
+                         **kept(c, (("usdValue", "usd_value"), ("unrealisedPnl", "unrealised_pnl"),
+                                    ("cumRealisedPnl", "cum_realised_pnl"), ("locked", "locked")))})
         out.add(item, Origin(i, coin_path, {"coin": "coin", "wallet_balance": "walletBalance",
                                             "available_balance": "availableToWithdraw", "equity": "equity",
                                             "exchange_ts": "creationTime"}))

@@ -3,7 +3,9 @@
 Three line types differ from the canonical items of SPEC 4.1:
 
 - `trade`: a fill without an id. Its key is derived from its content, so importing
-  the same file twice adds nothing.
+  the same file twice adds nothing. Its `commission` is the fill's fee in the account's
+  base currency (a fee without a currency is booked in the base currency), its `pnl` the
+  fill's reported PnL: a paper engine's fills keep their fees.
 - `metric`: an equity snapshot (equity, cash, positions_value, positions_count,
   total_trades, initial_capital, returns_pct).
 - `position` with `quantity` (signed) and `current_price` instead of side/size/mark_price.
@@ -44,6 +46,8 @@ def is_legacy(item) -> bool:
     if not isinstance(item, dict):
         return False
     kind = item.get("type")
+    if not isinstance(kind, str):
+        return False  # ingest names a type that is not text
     if kind in ("trade", "metric"):
         return True
     # A canonical position has `size`/`side`; the older one a signed `quantity`.
@@ -57,8 +61,8 @@ def translate(item: dict) -> dict:
     `timestamp` and without its type's time field, gets `timestamp` as that field.
     """
     if not is_legacy(item):
-        if isinstance(item, dict) and "timestamp" in item:
-            field = TIME_FIELDS.get(item.get("type"))
+        if isinstance(item, dict) and "timestamp" in item and isinstance(item.get("type"), str):
+            field = TIME_FIELDS.get(item["type"])
             if field is not None and field not in item:
                 out = {k: v for k, v in item.items() if k != "timestamp"}
                 out[field] = item["timestamp"]
@@ -100,6 +104,8 @@ def fill_missing_timestamps(items: list) -> list:
 def _time_field(item: dict) -> str | None:
     """Where this line's time goes once translated (None for an unknown type)."""
     kind = item.get("type")
+    if not isinstance(kind, str):
+        return None
     if kind == "trade":
         return "executed_at"
     if kind == "metric":
@@ -142,6 +148,21 @@ def _trade(item: dict) -> dict:
         out["id"] = derived_fill_id(item)
     if isinstance(out.get("side"), str):
         out["side"] = out["side"].lower()
+    # SPEC 8: `commission` is the fee in the account's base currency (no fee_currency: the books
+    # book a fee without one in the base currency), `pnl` the reported PnL. A line that also
+    # names the canonical field keeps it, and the older one in meta, where nothing is lost.
+    for older, canonical in (("commission", "fee"), ("pnl", "reported_pnl")):
+        if older not in out:
+            continue
+        value = out.pop(older)
+        if canonical in out:
+            out.setdefault("meta", {})
+            if isinstance(out["meta"], dict):
+                out["meta"] = {**out["meta"], older: value}
+            else:
+                out[older] = value  # ingest refuses the meta that is not an object
+        else:
+            out[canonical] = value
     return out
 
 
