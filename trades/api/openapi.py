@@ -16,19 +16,25 @@ from trades.ingest.schema import COMMON_FIELDS, ITEM_TYPES, TYPE_FIELD_NAME, Fie
 
 AMOUNT_SCHEMA = {
     "oneOf": [
-        {"type": "string", "pattern": r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$",
+        {"type": "string", "pattern": r"^-?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?$", "maxLength": 100,
          "example": "0.123456789012345678"},
         {"type": "number"},
     ],
-    "description": "An exact decimal: a JSON string, or a JSON number of up to 17 significant digits. "
-                   "At most 20 digits before the point and 18 after (numeric(38,18)); more is a 400.",
+    "description": "An exact decimal: a JSON string, or a JSON number of up to 17 significant digits, stored and "
+                   "returned exactly (as a string). Written in ASCII digits with an optional leading '-', one '.' "
+                   "and an optional exponent (1e-8): spaces, '_', '+', other scripts' digits, NaN and Infinity "
+                   "are a 400. At most 20 digits before the point and 18 after (numeric(38,18)); more is a 400.",
 }
 TIME_SCHEMA = {
-    "oneOf": [
-        {"type": "string", "format": "date-time", "example": "2026-01-01T12:00:00.123Z"},
-        {"type": "integer", "description": "epoch milliseconds", "example": 1767268800123},
+    "anyOf": [
+        {"type": "string", "format": "date-time", "maxLength": 64, "example": "2026-01-01T12:00:00.123Z"},
+        {"type": "number", "description": "epoch seconds (below 10^11, a fraction allowed) or milliseconds",
+         "example": 1767268800.123},
+        {"type": "string", "pattern": r"^-?[0-9]+(\.[0-9]+)?$", "description": "an epoch number as text"},
     ],
-    "description": "ISO 8601 (a naive time is UTC) or integer epoch milliseconds.",
+    "description": "ISO 8601 (a naive time is UTC), or an epoch number: below 10^11 seconds (time.time(), a "
+                   "fraction allowed), from 10^11 on milliseconds. A time before 2000-01-01 or more than a day "
+                   "ahead of the server's clock is a 400 naming the field and saying how it was read.",
 }
 
 
@@ -56,6 +62,9 @@ def field_schema(f: Field, enum_ref=None) -> dict:
         if f.kind == schema.CODE:
             out["pattern"] = CODE_PATTERN
             out["description"] = "Compared exactly: no spaces at either end."
+        if f.integer_ok:  # an exchange's id, often a JSON integer: taken as its digits
+            out = {"oneOf": [out, {"type": "integer", "description": "taken as its digits"}],
+                   "description": out.get("description", "") + " A JSON integer is taken as its digits."}
     elif f.kind == schema.CHOICE:
         out = {"type": "string", "enum": list(f.choices)}
     elif f.kind == schema.INT:
@@ -90,7 +99,8 @@ def item_schema(item_type: ItemType, enum_ref=None) -> dict:
     description = item_type.help
     if item_type.key_help:
         description += f" Idempotency key (per account): {item_type.key_help}."
-    description += " Unknown fields are kept in `meta` (and in the journal)."
+    description += (" A field the type does not know is kept in `meta` (and in the journal) and named in the "
+                    "answer's `warnings`, with the known field one typo away.")
     return {
         "type": "object",
         "description": description,
@@ -163,9 +173,19 @@ class WriteCounts(serializers.Serializer):
     updated = serializers.IntegerField()
 
 
+class WriteWarning(serializers.Serializer):
+    index = serializers.IntegerField(allow_null=True, help_text="The item's position in the request.")
+    field = serializers.CharField(allow_null=True, help_text="The field its type does not know, as posted.")
+    message = serializers.CharField(help_text="What became of it (kept in meta) and the known field one typo "
+                                              "away, if any: e.g. 'feee' → 'fee'.")
+
+
 class WriteResult(serializers.Serializer):
     results = WriteResultItem(many=True)
     counts = WriteCounts()
+    warnings = WriteWarning(many=True, required=False,
+                            help_text="Present when an item carried fields its type does not know: each is kept "
+                                      "in the row's meta, not booked (SPEC 4.1 rule 3).")
 
 
 class ErrorItem(serializers.Serializer):
