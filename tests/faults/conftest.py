@@ -9,6 +9,16 @@ Every test here carries the `faults` mark, and is deselected unless the `-m` exp
 servers for minutes. The tests talk to their own PostgreSQL cluster (initdb in a temporary
 folder, a free port, its own log), never to Django's test database: no `db` fixture, and
 nothing here imports Django, so collecting them needs no database.
+
+Tuning (environment; defaults in brackets): FAULTS_CRASH_SECONDS [60], FAULTS_CRASH_CLIENTS [8],
+FAULTS_CRASH_KILLS [24], FAULTS_CRASH_PG_STOPS [4], FAULTS_CRASH_PG_OUTAGE [3],
+FAULTS_CRASH_GRACE [60]; FAULTS_REPLAY_FILLS [10000], FAULTS_REPLAY_CLIENTS [8];
+FAULTS_SAME_FILLS [3000]; FAULTS_CELERY_INTERVAL [2], FAULTS_CELERY_SECONDS [40],
+FAULTS_CELERY_KILLS [4], FAULTS_CELERY_DOWN [3], FAULTS_CELERY_ALL_DOWN [5],
+FAULTS_CELERY_VISIBILITY_TIMEOUT [6], FAULTS_REDIS_DB [2 + pid % 13].
+GET /metrics: FAULTS_REQUIRE_METRICS=1 makes its absence (404) a failure;
+FAULTS_METRICS_FAMILIES names the families it must declare (tests/faults/test_crash.py).
+FAULTS_PG_BIN: the PostgreSQL server binaries (default: the newest /usr/lib/postgresql/*/bin).
 """
 
 from __future__ import annotations
@@ -61,7 +71,7 @@ class Template:
     token: str
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def cluster(tmp_path_factory):
     clean_up_on_sigterm()
     pg = PgCluster()
@@ -69,16 +79,16 @@ def cluster(tmp_path_factory):
         pg.create()
         yield pg
     finally:
-        REGISTRY.kill_all()
         # The database log outlives the cluster, beside the tests' own logs, for a failed CI run.
         kept = tmp_path_factory.getbasetemp() / "postgres.log"
         with contextlib.suppress(OSError):
             shutil.copyfile(pg.log, kept)
             print(f"\ntests/faults: the database log is kept at {kept}")
+        REGISTRY.kill_all()  # every process group still running, and the cluster
         pg.destroy()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def template(cluster, tmp_path_factory) -> Template:
     cluster.query("postgres", f"CREATE DATABASE {TEMPLATE_DB}")
     env = app_env(cluster.url(TEMPLATE_DB), tmp_path_factory.mktemp("template-data"))

@@ -54,8 +54,9 @@ def knob(name: str, default: float) -> float:
 
 
 class Registry:
-    """Process groups started by the suite. Each is its own session (start_new_session), so a
-    kill of the group reaches a gunicorn master's workers or a Celery worker's pool too."""
+    """Process groups started by the suite. Each process started leads a group of its own
+    (process_group=0), so a kill of the group reaches a gunicorn master's workers or a Celery
+    worker's pool too."""
 
     def __init__(self) -> None:
         self._groups: set[int] = set()
@@ -370,7 +371,7 @@ class Service:
         with open(self.log, "ab") as out:
             self.process = subprocess.Popen(self.command, cwd=ROOT, env=self.env, stdout=out,
                                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                            start_new_session=True)
+                                            process_group=0)
         REGISTRY.add_group(self.process.pid)
         self.started_at = time.time()
 
@@ -538,7 +539,7 @@ class Clients:
             with open(log, "wb") as log_file:
                 process = subprocess.Popen([PYTHON, str(self.SCRIPT), str(spec_path), str(out)], cwd=ROOT,
                                            stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                           start_new_session=True)
+                                           process_group=0)
             REGISTRY.add_group(process.pid)
             self.processes.append((process, out, log))
 
