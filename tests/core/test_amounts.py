@@ -45,3 +45,29 @@ def test_parse_time(raw, expected):
 def test_parse_time_rejects(raw):
     with pytest.raises(BadValue):
         parse_time(raw)
+
+
+@pytest.mark.parametrize("raw", [
+    " 1", "1 ", "1_000", "+1", "١٢", "１", "1,5", "0x10", "1e", "e5", ".", "-", "--1", "1.2.3", "1e+-2",
+    "Infinity", "-Infinity", "inf", "nan", "sNaN", "1\n", "\t1",
+])
+def test_a_number_is_ascii_digits_a_leading_minus_one_point_and_an_exponent(raw):
+    with pytest.raises(BadValue, match="is not a decimal number: write it in ASCII digits"):
+        parse_amount(raw)
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("-1.5", "-1.5"), (".5", "0.5"), ("5.", "5"), ("1e-8", "0.00000001"), ("1E+2", "100"), ("2.5e3", "2500"),
+])
+def test_every_form_the_rule_allows_is_read(raw, expected):
+    assert decimal_str(parse_amount(raw)) == expected
+
+
+@pytest.mark.parametrize("raw, message", [
+    ("1e1000000000000000000", "exponent out of any range"),  # once a 500 (InvalidOperation)
+    (Decimal("1E+999999999"), "too large"), (Decimal("1E-999999999"), "decimal places"),
+    ("1" * 101, "101 characters long"), (10**30, "too large"), (1e400, "not a decimal number"),
+])
+def test_extreme_numbers_are_refused_at_once(raw, message):
+    with pytest.raises(BadValue, match=message):
+        parse_amount(raw)

@@ -51,3 +51,27 @@ def test_a_plain_body_is_read_quickly_and_exactly():
     quick = _clean_lines(body)
     assert quick is not None and repr(quick) == repr(_each_line(body))
     assert [item["price"] for item in quick] == ["1.00", "1.10", "1.20", "1.30", "1.40"]
+
+
+@pytest.mark.parametrize("text, message", [
+    ('{"price": 1e1000000000000000000}', "out of range"),  # once a 500: Decimal's InvalidOperation
+    ('{"executed_at": 1E+999999999}', "out of range"),  # once a stuck worker
+    ('{"x": 1e101}', "out of range"), ('{"x": 1e-101}', "out of range"),
+    ('{"id": ' + "1" * 101 + "}", "at most 100"), ('{"x": 0.' + "1" * 100 + "}", "at most 100"),
+])
+def test_json_numbers_past_the_bounds_are_refused_while_read(text, message):
+    from core.exact_json import loads_exact
+
+    with pytest.raises(ValueError, match=message):
+        loads_exact(text)
+
+
+def test_json_numbers_within_the_bounds_are_exact():
+    from decimal import Decimal
+
+    from core.exact_json import loads_exact, loads_stored
+
+    value = loads_exact('{"a": 1e100, "b": -1e-100, "c": ' + "9" * 100 + ', "d": 0.10}')
+    assert value == {"a": Decimal("1e100"), "b": Decimal("-1e-100"), "c": int("9" * 100), "d": Decimal("0.10")}
+    # What PostgreSQL's jsonb writes back for 1e100 (101 digits) is still read, exactly.
+    assert loads_stored('{"a": 1' + "0" * 100 + "}") == {"a": 10**100}
