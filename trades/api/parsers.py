@@ -34,6 +34,8 @@ def read_limited(stream, meta) -> bytes:
     except ValueError:
         declared = 0
     if declared > limit:
+        if "chunked" in meta.get("HTTP_TRANSFER_ENCODING", "").lower():  # read up to the limit only
+            raise PayloadTooLarge(f"Request body is over the limit of {limit} bytes (API_MAX_BYTES).")
         raise PayloadTooLarge(f"Request body is {declared} bytes; the limit is {limit} (API_MAX_BYTES).")
     body = stream.read(limit + 1) if stream is not None else b""
     if len(body) > limit:

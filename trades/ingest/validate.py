@@ -203,32 +203,48 @@ def unknown_field_warnings(items: Sequence[Item]) -> list[dict]:
 
 
 def suggestion(name: str, item_type: ItemType) -> str | None:
-    """The known field of `item_type` one typo (a letter added, dropped, changed or two swapped) or
-    only case and '_'/'-' away from `name`, if there is exactly one."""
+    """The known field of `item_type` that `name` is a typo of: only case and '_'/'-' away, or one
+    letter away — added (`feee` → `fee`, the commonest slip, so it wins over `fees`), two swapped,
+    one changed, one dropped, in that order. None where nothing is that near, or two are equally."""
     if len(name) > _SUGGEST_UP_TO:
         return None
     known = [f.name for f in item_type.fields] + [f.name for f in schema.COMMON_FIELDS]
-    squashed = _squash(name)
-    near = [k for k in known if _squash(k) == squashed or _one_typo(name.lower(), k)]
-    return near[0] if len(set(near)) == 1 else None
+    squashed, lowered = _squash(name), name.lower()
+    ranked: dict[int, set[str]] = {}
+    for candidate in known:
+        rank = 0 if _squash(candidate) == squashed else _typo_rank(lowered, candidate)
+        if rank is not None:
+            ranked.setdefault(rank, set()).add(candidate)
+    if not ranked:
+        return None
+    best = ranked[min(ranked)]
+    return next(iter(best)) if len(best) == 1 else None
 
 
 def _squash(name: str) -> str:
     return name.lower().replace("_", "").replace("-", "")
 
 
-def _one_typo(a: str, b: str) -> bool:
-    if a == b or abs(len(a) - len(b)) > 1:
-        return False
-    if len(a) == len(b):
-        diff = [i for i in range(len(a)) if a[i] != b[i]]
-        return len(diff) == 1 or (len(diff) == 2 and diff[1] == diff[0] + 1
-                                  and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]])
-    short, long = (a, b) if len(a) < len(b) else (b, a)
+def _typo_rank(posted: str, known: str) -> int | None:
+    """1: a letter added, 2: two neighbours swapped, 3: one changed, 4: one dropped; None: further."""
+    if len(posted) == len(known) + 1:
+        return 1 if _drops_one(posted, known) else None
+    if len(posted) + 1 == len(known):
+        return 4 if _drops_one(known, posted) else None
+    if len(posted) != len(known) or posted == known:
+        return None
+    diff = [i for i in range(len(posted)) if posted[i] != known[i]]
+    if len(diff) == 2 and diff[1] == diff[0] + 1 and posted[diff[0]] == known[diff[1]] \
+            and posted[diff[1]] == known[diff[0]]:
+        return 2
+    return 3 if len(diff) == 1 else None
+
+
+def _drops_one(longer: str, shorter: str) -> bool:
     i = 0
-    while i < len(short) and short[i] == long[i]:
+    while i < len(shorter) and shorter[i] == longer[i]:
         i += 1
-    return short[i:] == long[i + 1:]
+    return shorter[i:] == longer[i + 1:]
 
 
 def _field_name(name: str) -> str | None:
