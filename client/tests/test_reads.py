@@ -64,8 +64,9 @@ def test_positions_and_summary_in_decimals(account):
 
 
 def test_the_account_is_the_tokens_only_one_or_must_be_named(running):
-    slugs = [running.account(f"r-{i}-{running.port}") for i in (1, 2)]
-    one = running.token(slugs[0], name=f"one-{slugs[0]}")
+    made = running.accounts([f"r-{i}-{running.port}" for i in (1, 2)])
+    slugs = list(made)
+    one = made[slugs[0]]  # a token of one account
     both = running.token(*slugs, name=f"both-{slugs[0]}")
     with Client(running.url, one) as client:
         assert client.account_slug() == slugs[0]
