@@ -17,7 +17,9 @@ from django.utils import timezone
 from core.tasks import IDEMPOTENT
 from core.times import parse_time
 from snapshots.retention import prune_snapshots
-from snapshots.take import active_account_ids, interval_start, take_snapshot
+from snapshots.take import CREATED, active_account_ids, interval_start, take_snapshot
+from trades.books import days_behind
+from trades.tasks import roll_up_account
 
 logger = logging.getLogger(__name__)
 
@@ -45,8 +47,15 @@ def snapshot_round(at: str | int | None = None) -> int:
 
 @shared_task(name="snapshots.take", soft_time_limit=60, time_limit=90, **IDEMPOTENT)
 def take_account_snapshot(account_id: int, at: str | int) -> str:
-    """Take account `account_id`'s computed snapshot for the interval holding `at` (ISO time or epoch ms)."""
-    return take_snapshot(account_id=account_id, at=parse_time(at)).status
+    """Take account `account_id`'s computed snapshot for the interval holding `at` (ISO time or epoch ms).
+
+    Once an interval, it also asks for the account's daily roll-up when its stored days fall
+    behind (a late fill, a void or an import dropped some; a new day began): reads never write,
+    so this keeps the days current within an interval."""
+    taken = take_snapshot(account_id=account_id, at=parse_time(at))
+    if taken.status == CREATED and days_behind(account_id):
+        roll_up_account.delay(account_id)
+    return taken.status
 
 
 @shared_task(name="snapshots.prune", soft_time_limit=3300, time_limit=3600, **IDEMPOTENT)

@@ -228,7 +228,7 @@ SPECTACULAR_SETTINGS = {
         "SideEnum": "trades.models.Side",
         "TradeDirectionEnum": "trades.models.Trade.Direction",
         "PositionSideEnum": "snapshots.models.PositionSnapshot.Side",
-        "FillSourceEnum": "trades.models.Source",
+        "FillSourceEnum": "trades.models.FillSource",
         "SnapshotSourceEnum": "snapshots.models.SnapshotSource",
     },
 }

@@ -21,7 +21,9 @@ class Side(models.TextChoices):
     SELL = "sell"
 
 
-class Source(models.TextChoices):
+class FillSource(models.TextChoices):
+    """Who reported a fill. (`Source` is the model of a bot's store that tradebook follows.)"""
+
     BOT = "bot"
     EXCHANGE = "exchange"
     IMPORT = "import"
@@ -49,7 +51,7 @@ class Fill(models.Model):
     executed_at = models.DateTimeField()
     reported_pnl = AmountField(null=True, blank=True)
     reason = models.CharField(max_length=200, blank=True)
-    source = models.CharField(max_length=16, choices=Source.choices, default=Source.BOT)
+    source = models.CharField(max_length=16, choices=FillSource.choices, default=FillSource.BOT)
     meta = models.JSONField(default=dict, blank=True, help_text="Fields the API did not know, kept as posted.")
     received_at = models.DateTimeField()
     voided_at = models.DateTimeField(null=True, blank=True)
@@ -62,7 +64,7 @@ class Fill(models.Model):
             models.CheckConstraint(condition=Q(price__gt=0), name="fill_price_positive"),
             models.CheckConstraint(condition=Q(quantity__gt=0), name="fill_quantity_positive"),
             models.CheckConstraint(condition=Q(side__in=Side.values), name="fill_side_valid"),
-            models.CheckConstraint(condition=Q(source__in=Source.values), name="fill_source_valid"),
+            models.CheckConstraint(condition=Q(source__in=FillSource.values), name="fill_source_valid"),
             models.CheckConstraint(condition=~Q(external_id=""), name="fill_external_id_not_empty"),
             models.CheckConstraint(condition=~Q(symbol=""), name="fill_symbol_not_empty"),
         ]
@@ -424,3 +426,31 @@ class DailyPnl(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account} {self.day} {self.net_pnl}"
+
+
+class Attribution(models.Model):
+    """Who earned a symbol's PnL: the realized PnL, fees and count of its fills, per bot and per
+    strategy (of the fill's trade).
+
+    Derived data, kept by the books with PositionState (under the same row lock, in the same
+    transaction): the performance report reads a few of these rows instead of replaying every
+    fill. `verify_ledger` rebuilds it from the fills and reports any difference.
+    """
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="attributions", db_index=False)
+    symbol = models.CharField(max_length=64)
+    bot_id = models.BigIntegerField(default=0, help_text="The fills' bot (0: none). Not a key: a bot is never deleted.")
+    strategy = models.CharField(max_length=200, blank=True, help_text="The strategy of the fills' trade ('' : none).")
+    realized_pnl = AmountField(default=0)
+    fees = AmountField(default=0, help_text="Fees in the base currency.")
+    other_fees = models.JSONField(default=dict, blank=True, help_text="Fees in other currencies: {currency: amount}.")
+    fills = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["account", "symbol", "bot_id", "strategy"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "symbol", "bot_id", "strategy"], name="attribution_unique_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account} {self.symbol} bot {self.bot_id} {self.strategy or '-'}"

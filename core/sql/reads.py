@@ -56,3 +56,9 @@ class RowLoader:
                 value = convert(value, col, connection)
             values.append(value)
         return self.model.from_db(connection.alias, self.attnames, values)
+
+
+def amounts_sum_in_sql() -> bool:
+    """Whether the database sums amounts exactly: PostgreSQL's numeric does; SQLite keeps them as
+    text (core.fields.AmountField), so there they are summed in Python with Decimal."""
+    return connection.vendor == "postgresql"

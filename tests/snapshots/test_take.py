@@ -73,7 +73,7 @@ def test_it_writes_positions_and_equity_valued_at_marks(settings):
     assert equity.cash == Decimal("10010")
     assert equity.equity == Decimal("10037")
     assert equity.unrealized_pnl == Decimal("27") and equity.realized_pnl == Decimal("10")
-    assert equity.positions_value == Decimal("2") * Decimal("110.5") - Decimal("3") * Decimal("18")
+    assert equity.positions_value == Decimal("2") * Decimal("110.5") + Decimal("3") * Decimal("18")  # gross
     assert equity.positions_count == 2
     assert equity.returns_pct == Decimal("0.37")
     assert equity.initial_capital == Decimal("10000")

@@ -14,7 +14,7 @@ from snapshots.models import EquitySnapshot, Mark, PositionSnapshot, WalletSnaps
 from tests.factories import T0, make_account, make_cash_flow, make_fill
 from trades.books import apply_fills, performance, period_pnl, roll_up_days, summary, valuation
 from trades.books.report import risk_ratios
-from trades.books.rollup import DayRow, day_rows, replay_days
+from trades.books.rollup import DayRow, day_rows, days_behind, replay_days
 from trades.models import DailyPnl, Trade
 
 H = timedelta(hours=1)
@@ -77,7 +77,7 @@ def test_summary_figures_by_hand(traded):
     assert s["marks"]["ETHUSDT"]["price"] == D("55") and s["marks"]["ETHUSDT"]["source"] == "fill"
     # Before the deposit equity went 10000 → 10025 (+0.25 %); the deposit itself is not profit.
     assert s["return_pct"] == ratio("0.25")
-    assert s["max_drawdown"] is None  # no equity snapshots yet
+    assert s["max_drawdown"] == ratio("0")  # the return index only rose
     assert s["reported"]["pnl"] == D("7")
     assert s["reported"]["differences"] == []
 
@@ -100,19 +100,6 @@ def test_risk_ratios_by_hand():
     # mean 0.02/3, sample std √(0.00046667/2), downside √(0.0001/3); × √365
     assert abs(float(sharpe) - (0.02 / 3) / (0.000466666667 / 2) ** 0.5 * 365 ** 0.5) < 1e-6
     assert abs(float(sortino) - (0.02 / 3) / (0.0001 / 3) ** 0.5 * 365 ** 0.5) < 1e-6
-
-
-def test_max_drawdown_prefers_computed_equity_snapshots(traded):
-    for i, e in enumerate(["10000", "10100", "9595", "10200"]):
-        equity_snapshot(traded, e, T0 + i * H)
-    equity_snapshot(traded, "5000", T0 + 9 * H, source="reported")
-    assert summary(account=traded)["max_drawdown"] == ratio("5")  # (10100 − 9595) / 10100
-
-
-def test_max_drawdown_falls_back_to_reported_snapshots(account):
-    for i, e in enumerate(["200", "150", "300"]):
-        equity_snapshot(account, e, T0 + i * H, source="reported")
-    assert summary(account=account)["max_drawdown"] == ratio("25")
 
 
 def test_reconciliation_flags_differences_past_the_tolerance(traded, settings):
@@ -288,9 +275,8 @@ def test_performance_by_symbol_bot_and_strategy(account):
 
 @pytest.mark.parametrize("cost_basis", ["average", "fifo"])
 def test_performance_by_bot_and_strategy_equals_a_replay_of_every_fill(db, cost_basis, monkeypatch):
-    """Symbols with one key are credited whole from their state (PostgreSQL); the answer must be
-    the one a replay of every fill gives, on every kind of symbol."""
-    from trades.books import recompute_symbols, report
+    """The attribution kept fill by fill, as they arrive, is what a replay of every fill gives."""
+    from trades.books import recompute_account, recompute_symbols
     from trades.models import Fill
 
     account = make_account(cost_basis=cost_basis)
@@ -317,35 +303,20 @@ def test_performance_by_bot_and_strategy_equals_a_replay_of_every_fill(db, cost_
     fill(account, next(at), "sell", "1.75", "4", symbol="XRPUSDT")
 
     fast = {by: performance(account=account, by=by) for by in ("bot", "strategy")}
-    monkeypatch.setattr(report, "_single_key_symbols", lambda *args: {})
+    recompute_account(account=account)
     replayed = {by: performance(account=account, by=by) for by in ("bot", "strategy")}
 
     assert fast == replayed
     by_bot = {r["key"]: r for r in fast["bot"]}
     assert set(by_bot) == {"paper:a", "paper:b", None}
     assert by_bot["paper:a"]["fills"] == 4 and by_bot["paper:a"]["unconverted_fees"] == {"BNB": D("0.02")}
+    # ETHUSDT, average cost: a buys 5 @ 10; b sells 7 @ 12 (closes 5: +10, opens 2 short @ 12); b buys
+    # 2 @ 11 (+2). XRPUSDT: +1 on 4 @ 1.75 over 1.5. BTCUSDT: +20.376543210987654322 then +44.814814…
+    assert by_bot["paper:b"]["realized_pnl"] == (D("12") if cost_basis == "average" else D("12"))
+    assert by_bot[None]["realized_pnl"] == D("1")
     by_strategy = {r["key"]: r for r in fast["strategy"]}
     assert by_strategy["breakout"]["fills"] == 3 and by_strategy[None]["fills"] == 4
-
-
-def test_a_symbol_is_credited_whole_only_where_every_fill_has_one_key(account):
-    """The shortcut's own choice, on PostgreSQL (SQLite replays every symbol)."""
-    from django.db import connection
-
-    from trades.books.report import _single_key_symbols
-
-    a = Bot.objects.create(account=account, key="paper:a")
-    b = Bot.objects.create(account=account, key="paper:b")
-    fill(account, T0, "buy", "100", "2", bot=a, symbol="BTCUSDT")
-    fill(account, T0 + H, "sell", "110", "1", bot=a, symbol="BTCUSDT")
-    fill(account, T0, "buy", "10", "1", bot=a, symbol="ETHUSDT")
-    fill(account, T0 + H, "buy", "10", "1", bot=b, symbol="ETHUSDT")
-    names = {a.pk: a.key, b.pk: b.key}
-    whole = _single_key_symbols(account, "bot_id", names.get)
-    if connection.vendor == "postgresql":
-        assert whole == {"BTCUSDT": ("paper:a", 2, D("310"))}
-    else:
-        assert whole == {}
+    assert by_strategy["mean"]["fills"] == 1 and by_strategy["mean"]["realized_pnl"] == D("0")
 
 
 def test_an_empty_account_has_a_plain_summary(account, other_account):
@@ -370,15 +341,20 @@ def test_the_day_boundary_is_utc(db):
     assert days[datetime(2026, 3, 1).date()]["realized_pnl"] == 0
 
 
-def test_a_late_fill_drops_the_rolled_days_it_changes_and_they_roll_up_again(traded):
+def test_a_late_fill_drops_the_rolled_days_it_changes_a_read_replays_them_and_the_roll_up_stores_them(traded):
     roll_up_days(account=traded)
     total = DailyPnl.objects.filter(account=traded).count()
+    assert not days_behind(traded.pk)
     fill(traded, T0 + timedelta(days=3, hours=1), "sell", "150", "1", symbol="BTCUSDT")  # +40 on 4 January
     assert DailyPnl.objects.filter(account=traded).count() == 3  # 1–3 January kept
+    assert days_behind(traded.pk)
     days = {r["period"]: r for r in period_pnl(account=traded, period="day")}
     assert days[T0.date() + timedelta(days=3)]["realized_pnl"] == D("40")
-    assert DailyPnl.objects.filter(account=traded).count() == total  # rolled up again, and kept
+    assert DailyPnl.objects.filter(account=traded).count() == 3  # a read replays, and stores nothing
+    roll_up_days(account=traded)  # what Celery does once the round sees the days behind
+    assert DailyPnl.objects.filter(account=traded).count() == total
     assert DailyPnl.objects.get(account=traded, day=T0.date() + timedelta(days=3)).realized_pnl == D("40")
+    assert period_pnl(account=traded, period="day") == list(days.values())
 
 
 def test_a_fill_of_today_keeps_the_rolled_days(traded):
@@ -434,3 +410,19 @@ def test_an_account_funded_by_its_first_deposit_returns_on_that_deposit(db):
     s = summary(account=account)
     assert s["equity"] == D("515.1") and s["cash"] == D("500")
     assert s["return_pct"] == ratio((D("1.01") * D("1.01") - 1) * 100)
+
+
+def test_a_trade_opened_after_its_fills_gives_them_its_strategy(account):
+    from trades.ingest import record
+
+    at = iter(T0 + n * H for n in range(10))
+    fills = [{"id": f"x{n}", "symbol": "BTCUSDT", "side": side, "price": price, "quantity": "1",
+              "executed_at": next(at).isoformat(), "trade_id": "L1", "bot": "paper:a"}
+             for n, (side, price) in enumerate((("buy", "100"), ("sell", "105")))]
+    record(accounts=[account], items=fills, item_type="fill")
+    assert [r["key"] for r in performance(account=account, by="strategy")] == [None]
+    record(accounts=[account], item_type="trade.open", items=[
+        {"id": "L1", "symbol": "BTCUSDT", "side": "long", "quantity": "1", "entry_price": "100",
+         "entry_time": T0.isoformat(), "strategy": "late"}])
+    (row,) = performance(account=account, by="strategy")
+    assert (row["key"], row["fills"], row["realized_pnl"]) == ("late", 2, D("5"))

@@ -2,19 +2,18 @@
 newest balances, recent fills and reconciliation warnings — all from the books
 services, nothing recomputed here."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, time
 from decimal import Decimal
 
 from django.contrib import admin
 from django.http import Http404
 from django.shortcuts import render
-from django.utils import timezone
 
 from accounts.scope import visible_accounts
-from snapshots.models import EquitySnapshot, WalletSnapshot
+from snapshots.models import WalletSnapshot
 from trades import books
 from trades.admin import charts
-from trades.models import DailyPnl, Fill
+from trades.models import Fill
 
 CURVE_DAYS = 90
 
@@ -30,14 +29,9 @@ def account_page(request, object_id):
     account = visible_accounts(request.user).filter(pk=object_id).first()
     if account is None:
         raise Http404("No such account.")
-    since = timezone.now() - timedelta(days=CURVE_DAYS)
-    snaps = EquitySnapshot.objects.filter(account=account, exchange_ts__gte=since)
-    source = books.equity_curve_source(account) or "computed"
-    curve = list(snaps.filter(source=source).order_by("exchange_ts").values_list("exchange_ts", "equity"))
-    curve = charts.downsample(curve)
-    daily = list(
-        DailyPnl.objects.filter(account=account).order_by("-day").values_list("day", "net_pnl")[:CURVE_DAYS]
-    )[::-1]
+    days = books.day_rows(account)[-CURVE_DAYS:]
+    curve = [(datetime.combine(d.day, time.max, tzinfo=UTC), d.equity_end) for d in days if d.equity_end is not None]
+    daily = [(d.day, d.net_pnl) for d in days]
     balances, seen = [], set()
     for row in WalletSnapshot.objects.filter(account=account).order_by("coin", "-exchange_ts")[:500]:
         if row.coin not in seen:
@@ -54,7 +48,7 @@ def account_page(request, object_id):
         "balances": balances,
         "fills": Fill.objects.filter(account=account).select_related("bot")[:25],
         "warnings": (summary.get("reported") or {}).get("differences") or [],
-        "equity_chart": charts.line_chart(curve, title=f"Equity ({source} snapshots)", fill=True),
+        "equity_chart": charts.line_chart(curve, title="Equity (from the books, end of each day)", fill=True),
         "drawdown_chart": charts.line_chart(charts.drawdown_series(curve), title="Drawdown (%)", color="#c53030"),
         "daily_chart": charts.bar_chart(daily, title="Daily net PnL"),
         "figures": [(key, _display(summary.get(key))) for key in (

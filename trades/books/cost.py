@@ -121,8 +121,12 @@ class Book:
     def apply_rows(self, rows) -> None:
         """Book fill rows as the database gives them — (pk, side, price, quantity, fee,
         fee_currency, other_fees, executed_at, reported_pnl) — in (executed_at, pk) order."""
+        self.run(self.engine_rows(rows))
+
+    def engine_rows(self, rows):
+        """Fill rows as the database gives them, as `run` takes them: fees as [(amount, CURRENCY)]."""
         base = self.base
-        self.run(
+        return (
             (pk, side, price, quantity,
              fill_fees(fee, fee_currency, other_fees, base) if other_fees
              else ((fee, fee_currency.upper() if fee_currency else base),) if fee else (),

@@ -15,15 +15,18 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db import connection
+from django.db.models import OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
 from psycopg import sql
 
 from accounts.models import Account
-from trades.models import Fill
+from trades.models import Fill, Trade
 
-# The columns of a streamed row, in order; `attribution` adds ("bot_id", "trade_id").
+# The columns of a streamed row, in order; `attribution` adds the fill's bot id (0: none) and the
+# strategy of its trade ("": none).
 ROW_COLUMNS = ("symbol", "id", "side", "price", "quantity", "fee", "fee_currency", "other_fees", "executed_at",
                "reported_pnl")
-ATTRIBUTION_COLUMNS = ("bot_id", "trade_id")
+ATTRIBUTION_COLUMNS = ("bot_id", "strategy")
 
 
 @dataclass(slots=True, frozen=True)
@@ -40,18 +43,21 @@ class BookedFill:
     other_fees: list
     executed_at: datetime
     reported_pnl: Decimal | None
+    bot_id: int | None  # who earned it (attribution), with the strategy of its trade
+    trade_id: str
 
     @classmethod
     def from_row(cls, row: dict) -> BookedFill:
         """From the values of a row as inserted (attnames, with its id)."""
         return cls(row["id"], row["symbol"], row["side"], row["price"], row["quantity"], row["fee"],
-                   row["fee_currency"], row["other_fees"], row["executed_at"], row["reported_pnl"])
+                   row["fee_currency"], row["other_fees"], row["executed_at"], row["reported_pnl"], row["bot_id"],
+                   row["trade_id"])
 
     @classmethod
     def of(cls, fill: Fill) -> BookedFill:
         """From a stored Fill row."""
         return cls(fill.pk, fill.symbol, fill.side, fill.price, fill.quantity, fill.fee, fill.fee_currency,
-                   fill.other_fees, fill.executed_at, fill.reported_pnl)
+                   fill.other_fees, fill.executed_at, fill.reported_pnl, fill.bot_id, fill.trade_id)
 
     def as_row(self) -> tuple:
         """What `Book.apply_rows` takes."""
@@ -64,17 +70,22 @@ def fill_rows(account: Account, symbols: Sequence[str] | None = None, *, by_time
     """The account's non-void fills as tuples of ROW_COLUMNS (+ ATTRIBUTION_COLUMNS), ordered by
     (symbol, executed_at, id), or by (executed_at, id) with `by_time`. On PostgreSQL `id` and
     `executed_at` come as text (ISO, UTC), for the caller to convert only where it needs to."""
-    columns = ROW_COLUMNS + (ATTRIBUTION_COLUMNS if attribution else ())
     order = ("executed_at", "id") if by_time else ("symbol", "executed_at", "id")
     if connection.vendor == "postgresql":
-        yield from _copy_rows(account, symbols, columns, order, before)
+        yield from _copy_rows(account, symbols, order, before, attribution)
         return
     qs = Fill.objects.filter(account=account, voided_at__isnull=True)
     if symbols is not None:
         qs = qs.filter(symbol__in=symbols)
     if before is not None:
         qs = qs.filter(executed_at__lt=before)
-    yield from qs.order_by(*order).values_list(*columns).iterator(chunk_size=20000)
+    if not attribution:
+        yield from qs.order_by(*order).values_list(*ROW_COLUMNS).iterator(chunk_size=20000)
+        return
+    trade = Trade.objects.filter(account_id=OuterRef("account_id"), external_id=OuterRef("trade_id"))
+    qs = qs.annotate(bot_key=Coalesce("bot_id", 0), strategy_of_trade=Coalesce(
+        Subquery(trade.values("strategy")[:1]), Value("")))
+    yield from qs.order_by(*order).values_list(*ROW_COLUMNS, "bot_key", "strategy_of_trade").iterator(chunk_size=20000)
 
 
 # How COPY hands each column over: amounts as Decimal, everything else as text (converted
@@ -83,18 +94,25 @@ _COPY_TYPES = {"price": "numeric", "quantity": "numeric", "fee": "numeric", "rep
                "bot_id": "int8"}
 
 
-def _copy_rows(account: Account, symbols, columns: Sequence[str], order: Sequence[str], before) -> Iterator[tuple]:
-    where = [sql.SQL("account_id = {}").format(sql.Literal(account.pk)), sql.SQL("voided_at IS NULL")]
+def _copy_rows(account: Account, symbols, order: Sequence[str], before, attribution: bool) -> Iterator[tuple]:
+    f = sql.Identifier("f")
+    where = [sql.SQL("{}.account_id = {}").format(f, sql.Literal(account.pk)), sql.SQL("f.voided_at IS NULL")]
     if symbols is not None:
-        where.append(sql.SQL("symbol = ANY({})").format(sql.Literal(list(symbols))))
+        where.append(sql.SQL("f.symbol = ANY({})").format(sql.Literal(list(symbols))))
     if before is not None:
-        where.append(sql.SQL("executed_at < {}").format(sql.Literal(before)))
-    fees = columns.index("other_fees")
-    select = [sql.Identifier(c) for c in columns]
-    select[fees] = sql.SQL("NULLIF({}, '[]'::jsonb)").format(sql.Identifier("other_fees"))  # most fills pay one fee
+        where.append(sql.SQL("f.executed_at < {}").format(sql.Literal(before)))
+    columns = ROW_COLUMNS + (ATTRIBUTION_COLUMNS if attribution else ())
+    select = [sql.SQL("f.{}").format(sql.Identifier(c)) for c in ROW_COLUMNS]
+    fees = ROW_COLUMNS.index("other_fees")
+    select[fees] = sql.SQL("NULLIF(f.other_fees, '[]'::jsonb)")  # most fills pay one fee
+    source = sql.SQL("{} f").format(sql.Identifier(Fill._meta.db_table))
+    if attribution:
+        select += [sql.SQL("COALESCE(f.bot_id, 0)"), sql.SQL("COALESCE(t.strategy, '')")]
+        source = sql.SQL("{} LEFT JOIN {} t ON t.account_id = f.account_id AND t.external_id = f.trade_id").format(
+            source, sql.Identifier(Trade._meta.db_table))
     query = sql.SQL("COPY (SELECT {} FROM {} WHERE {} ORDER BY {}) TO STDOUT").format(
-        sql.SQL(", ").join(select), sql.Identifier(Fill._meta.db_table), sql.SQL(" AND ").join(where),
-        sql.SQL(", ").join(sql.Identifier(c) for c in order))
+        sql.SQL(", ").join(select), source, sql.SQL(" AND ").join(where),
+        sql.SQL(", ").join(sql.SQL("f.{}").format(sql.Identifier(c)) for c in order))
     connection.ensure_connection()
     with connection.connection.cursor() as cursor, cursor.copy(query) as copy:
         copy.set_types([_COPY_TYPES.get(c, "text") for c in columns])

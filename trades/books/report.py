@@ -13,20 +13,19 @@ from datetime import date, timedelta
 from decimal import Decimal, localcontext
 
 from django.conf import settings
-from django.db import connection
-from django.db.models import Min
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import Coalesce
 
 from accounts.models import Account
-from core.amounts import AMOUNT_CONTEXT, q18
+from core.amounts import AMOUNT_CONTEXT
 from core.errors import TradebookError
-from core.sql.statements import run_prepared
+from core.sql.reads import amounts_sum_in_sql
 from snapshots.models import EquitySnapshot, SnapshotSource, WalletSnapshot
-from trades.books.cost import ZERO, Trips, fill_fees
-from trades.books.fills import fill_rows
+from trades.books.attribution import Share, stored_shares
+from trades.books.cost import ZERO, Trips
 from trades.books.rollup import HUNDRED, DayRow, day_rows
-from trades.books.state import new_book
 from trades.books.valuation import Converter, Valuation, valuation
-from trades.models import Fill, Trade
+from trades.models import Trade
 
 RATIO = Decimal("1e-8")
 PERIODS = ("day", "week", "month")
@@ -101,52 +100,22 @@ def risk_ratios(rows: list[DayRow]) -> tuple[Decimal | None, Decimal | None]:
         return _ratio(sharpe), _ratio(sortino)
 
 
-def equity_curve_source(account: Account) -> str | None:
-    """Which equity snapshots make the account's curve: the series with the longer history.
-
-    Computed snapshots start when tradebook first snapshots the account; an account
-    imported with years of reported equity would otherwise show only the last minutes.
-    On a tie the computed series wins (it is per account, not per bot).
-    """
-    starts = dict(
-        EquitySnapshot.objects.filter(account=account).values_list("source").annotate(start=Min("exchange_ts"))
-    )
-    if not starts:
+def max_drawdown(days: list[DayRow]) -> Decimal | None:
+    """The largest fall, in percent of its peak, of the time-weighted return index: equity growth
+    with cash flows taken out, so a withdrawal is not a loss and a deposit does not end a drawdown.
+    Days are the account's days (day_rows), today included."""
+    if not days:
         return None
-    computed, reported = starts.get(SnapshotSource.COMPUTED), starts.get(SnapshotSource.REPORTED)
-    if computed is not None and (reported is None or computed <= reported):
-        return SnapshotSource.COMPUTED
-    return SnapshotSource.REPORTED
-
-
-def max_drawdown(account: Account) -> Decimal | None:
-    """Largest peak-to-trough fall of equity (percent of the peak), along the equity
-    snapshots of `equity_curve_source`."""
-    source = equity_curve_source(account)
-    if source is None:
-        return None
-    snapshots = EquitySnapshot.objects.filter(account=account)
-    if connection.vendor == "postgresql":
-        # numeric is exact in SQL: a year of minute snapshots never leaves the database.
-        # Ordered by time alone so the (account, source, exchange_ts) index feeds the window.
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT MAX((peak - equity) / NULLIF(peak, 0)) FROM (SELECT equity, MAX(equity) "
-                f"OVER (ORDER BY exchange_ts) AS peak FROM {EquitySnapshot._meta.db_table} "
-                f"WHERE account_id = %s AND source = %s) AS curve",
-                [account.pk, source],
-            )
-            (worst,) = cursor.fetchone()
-        return _ratio(max(worst or ZERO, ZERO) * HUNDRED)
-    # SQLite keeps amounts as text: ordered by time in SQL, compared in Python.
-    equities = snapshots.filter(source=source).order_by("exchange_ts", "id").values_list("equity", flat=True)
     with localcontext(AMOUNT_CONTEXT):
-        peak, worst = None, ZERO
-        for e in equities.iterator(chunk_size=10000):
-            if peak is None or e > peak:
-                peak = e
+        index = peak = Decimal(1)
+        worst = ZERO
+        for day in days:
+            if day.return_pct is not None:
+                index *= 1 + day.return_pct / HUNDRED
+            if index > peak:
+                peak = index
             if peak > 0:
-                worst = max(worst, (peak - e) / peak)
+                worst = max(worst, (peak - index) / peak)
         return _ratio(worst * HUNDRED)
 
 
@@ -156,18 +125,20 @@ def reconciliation(account: Account, value: Valuation, closed: list[tuple] | Non
     """The bot-reported figures beside the computed ones; differences past
     settings.RECONCILE_TOLERANCE (absolute, base currency or quantity) are listed:
     reported trade (or fill) PnL against realized − fees of the closed part of the
-    books, the newest reported equity, the base-currency
-    wallet balance against cash, and each reported position size against the books."""
+    books, the newest reported equity snapshot's equity, cash and positions value (both
+    sides the gross market value Σ |quantity| × mark), the base-currency wallet balance
+    against cash, and each reported position size against the books. `checks` holds every
+    comparison made, `differences` those past the tolerance."""
     tolerance = Decimal(str(settings.RECONCILE_TOLERANCE))
-    differences: list[dict] = []
+    checks: list[dict] = []
 
     def compare(field: str, computed: Decimal, reported: Decimal | None, **extra) -> None:
         if reported is None:
             return
         diff = computed - reported
-        if abs(diff) > tolerance:
-            differences.append({"field": field, **extra, "computed": computed, "reported": reported,
-                                "difference": diff})
+        checks.append({"field": field, "symbol": extra.get("symbol"), "coin": extra.get("coin"),
+                       "computed": computed, "reported": reported, "difference": diff,
+                       "flagged": abs(diff) > tolerance})
 
     if closed is None:
         closed = closed_trades(account)
@@ -187,9 +158,11 @@ def reconciliation(account: Account, value: Valuation, closed: list[tuple] | Non
     )
     equity = None
     if snap is not None:
-        equity = {"equity": snap.equity, "cash": snap.cash, "at": snap.exchange_ts,
-                  "bot": snap.bot.key if snap.bot else None}
+        equity = {"equity": snap.equity, "cash": snap.cash, "positions_value": snap.positions_value,
+                  "at": snap.exchange_ts, "bot": snap.bot.key if snap.bot else None}
         compare("equity", value.equity, snap.equity)
+        compare("cash", value.cash, snap.cash)
+        compare("positions_value", value.positions_value, snap.positions_value)
 
     wallets = {}
     base = account.base_currency.upper()
@@ -207,8 +180,10 @@ def reconciliation(account: Account, value: Valuation, closed: list[tuple] | Non
             positions[p.symbol] = {"quantity": p.reported_size, "at": p.reported_at}
             compare("quantity", p.quantity, p.reported_size, symbol=p.symbol)
 
+    differences = [{k: v for k, v in c.items() if k != "flagged" and (v is not None or k in ("computed",))}
+                   for c in checks if c["flagged"]]
     return {"pnl": reported_pnl, "equity": equity, "wallets": wallets, "positions": positions,
-            "tolerance": tolerance, "differences": differences}
+            "tolerance": tolerance, "checks": checks, "differences": differences}
 
 
 # -- summary -------------------------------------------------------------------------------------
@@ -243,7 +218,7 @@ def summary(*, account: Account) -> dict:
     closed = closed_trades(account)
     out.update(trade_stats(value, closed))
     out.update({
-        "max_drawdown": max_drawdown(account),
+        "max_drawdown": max_drawdown(days),
         "sharpe": sharpe,
         "sortino": sortino,
         "marks": {s: {"price": p.price, "source": p.source, "at": p.at} for s, p in sorted(value.marks.items())},
@@ -300,133 +275,65 @@ def period_pnl(*, account: Account, period: str) -> list[dict]:
 # -- performance ---------------------------------------------------------------------------------
 
 def performance(*, account: Account, by: str) -> list[dict]:
-    """PnL broken down by symbol, bot (the fill's bot) or strategy (the strategy of the
-    fill's trade). A fill's realized PnL and fees go to its own bot/strategy — the one
-    that closed the position earns the closing PnL."""
+    """PnL broken down by symbol, bot (the fill's bot) or strategy (the strategy of the fill's
+    trade). A fill's realized PnL and fees go to its own bot and strategy — the one that closed
+    the position earns the closing PnL (trades.books.attribution keeps the sums). By bot or
+    strategy, the closed trades of each key are counted beside: their number, PnL and win rate."""
     if by not in PERFORMANCE_BY:
         raise TradebookError(f"must be one of {', '.join(PERFORMANCE_BY)}", field="by")
     value = valuation(account=account)
     if by == "symbol":
         return [
             {"key": p.symbol, "realized_pnl": p.realized_pnl, "fees": p.fees, "net_pnl": p.realized_pnl - p.fees,
-             "unrealized_pnl": p.unrealized_pnl, "quantity": p.quantity, "fills": p.fill_count,
-             "unconverted_fees": p.unconverted_fees}
+             "fills": p.fill_count, "unconverted_fees": p.unconverted_fees,
+             "closed_trades": None, "trade_pnl": None, "win_rate": None,
+             "unrealized_pnl": p.unrealized_pnl, "quantity": p.quantity}
             for p in value.positions if p.fill_count
         ]
-    base = account.base_currency.upper()
-    # The fill column a key comes from, and the key of each of its values.
-    if by == "bot":
-        column, key_of = "bot_id", dict(account.bots.values_list("pk", "key")).get
-    else:
-        strategies = dict(Trade.objects.filter(account=account).values_list("external_id", "strategy"))
-        column, key_of = "trade_id", lambda trade_id: strategies.get(trade_id) or None
-    groups: dict = {}
+    bot_keys = dict(account.bots.values_list("pk", "key"))
+    stored = stored_shares(account)
 
-    def group(key):
-        g = groups.get(key)
-        if g is None:
-            g = groups[key] = {"realized_pnl": ZERO, "fees": ZERO, "other_fees": {}, "fills": 0, "volume": ZERO,
-                               "closed_trades": 0, "wins": 0, "trade_pnl": ZERO}
-        return g
+    def key_of(bot_id: int, strategy: str) -> str | None:
+        return (bot_keys.get(bot_id) if bot_id else None) if by == "bot" else (strategy or None)
 
-    # A symbol whose every fill has one key is credited whole from its PositionState (the same
-    # engine's totals); only symbols several keys share are replayed fill by fill.
-    whole = _single_key_symbols(account, column, key_of)
+    groups: dict[str | None, Share] = {}
     with localcontext(AMOUNT_CONTEXT):
-        for p in value.positions:
-            if p.symbol in whole:
-                key, fills, volume = whole[p.symbol]
-                g = group(key)
-                g["realized_pnl"] += p.realized_pnl
-                g["fees"] += p.fees
-                for currency, amount in p.unconverted_fees.items():
-                    g["other_fees"][currency] = g["other_fees"].get(currency, ZERO) + amount
-                g["fills"] += fills
-                g["volume"] += volume
-    shared = sorted({p.symbol for p in value.positions if p.fill_count} - set(whole)) if whole else None
-    if shared == []:
-        rows = iter(())
-    else:  # without reported_pnl
-        rows = (r[:9] + r[10:] for r in fill_rows(account, shared, attribution=True))
-
-    def attribute(book, batch) -> None:
-        """Book one symbol's batch through the engine, then credit each fill's realized PnL
-        and fees to its key."""
-        realized: list = []
-        book.run([(pk, side, price, quantity, fees, None, None) for pk, side, price, quantity, fees, _k in batch],
-                 realized)
-        for (_pk, _side, price, quantity, fees, key), pnl in zip(batch, realized, strict=True):
-            g = group(key)
-            g["realized_pnl"] += pnl
-            for amount, currency in fees:
-                if currency == base:
-                    g["fees"] += amount
-                else:
-                    g["other_fees"][currency] = g["other_fees"].get(currency, ZERO) + amount
-            g["fills"] += 1
-            g["volume"] += price * quantity  # exact (80 digits); rounded once at the end
-
-    with localcontext(AMOUNT_CONTEXT):
-        current, book, batch = None, None, []
-        for symbol, pk, side, price, quantity, fee, fee_currency, other_fees, _at, bot_id, trade_id in rows:
-            if symbol != current or len(batch) >= 20000:
-                if batch:
-                    attribute(book, batch)
-                if symbol != current:
-                    current, book = symbol, new_book(account)
-                batch = []
-            key = key_of(bot_id if by == "bot" else trade_id)
-            batch.append((pk, side, price, quantity, fill_fees(fee, fee_currency, other_fees, base), key))
-        if batch:
-            attribute(book, batch)
-        closed = Trade.objects.filter(account=account, status=Trade.Status.CLOSED).values_list(
-            "bot__key" if by == "bot" else "strategy", "pnl", "reported_pnl"
-        )
-        for key, pnl, reported in closed:
-            pnl = pnl if pnl is not None else reported
-            g = group(key or None)
-            g["closed_trades"] += 1
-            if pnl is not None:
-                g["trade_pnl"] += pnl
-                g["wins"] += pnl > 0
+        for shares in stored.values():
+            for (bot_id, strategy), share in shares.items():
+                groups.setdefault(key_of(bot_id, strategy), Share()).add(share)
+        trades = _closed_trades_by(account, "bot__key" if by == "bot" else "strategy")
         converter = Converter(account, dict(value.marks))
         out = []
-        for key in sorted(groups, key=lambda k: (k is None, k or "")):
-            g = groups[key]
-            converted, missing = converter.convert(g.pop("other_fees"))
-            g["fees"] += converted
-            n = g["closed_trades"]
+        for key in sorted(set(groups) | set(trades), key=lambda k: (k is None, k or "")):
+            share = groups.get(key) or Share()
+            converted, missing = converter.convert(share.other_fees)
+            fees = share.fees + converted
+            count, pnl, wins = trades.get(key, (0, ZERO, 0))
             out.append({
-                "key": key, "realized_pnl": g["realized_pnl"], "fees": g["fees"],
-                "net_pnl": g["realized_pnl"] - g["fees"], "fills": g["fills"], "volume": q18(g["volume"]),
-                "unconverted_fees": missing, "closed_trades": n, "trade_pnl": g["trade_pnl"],
-                "win_rate": _ratio(Decimal(g["wins"]) / n * HUNDRED) if n else None,
+                "key": key, "realized_pnl": share.realized_pnl, "fees": fees, "net_pnl": share.realized_pnl - fees,
+                "fills": share.fills, "unconverted_fees": missing,
+                "closed_trades": count, "trade_pnl": pnl,
+                "win_rate": _ratio(Decimal(wins) / count * HUNDRED) if count else None,
+                "unrealized_pnl": None, "quantity": None,
             })
     return out
 
 
-def _single_key_symbols(account: Account, column: str, key_of) -> dict[str, tuple]:
-    """{symbol: (key, fills, volume)} for every symbol all of whose non-void fills have one key
-    (`key_of(value of column)`): one GROUP BY in the database in place of replaying each fill.
-
-    PostgreSQL only: it sums price × quantity exactly in numeric. SQLite keeps amounts as text,
-    so there the answer is {} and every symbol is replayed."""
-    if connection.vendor != "postgresql":
-        return {}
-    quote = connection.ops.quote_name
-    sql = (f"SELECT {quote('symbol')}, {quote(column)}, COUNT(*), SUM({quote('price')} * {quote('quantity')}) "
-           f"FROM {quote(Fill._meta.db_table)} WHERE {quote('account_id')} = %s AND {quote('voided_at')} IS NULL "
-           f"GROUP BY 1, 2")
-    found: dict[str, tuple] = {}
-    shared: set[str] = set()
-    with localcontext(AMOUNT_CONTEXT):  # exact sums: the default context keeps 28 digits
-        for symbol, value, fills, volume in run_prepared(sql, [account.pk]):
-            key = key_of(value)
-            seen = found.get(symbol)
-            if seen is None:
-                found[symbol] = (key, fills, volume)
-            elif seen[0] == key:
-                found[symbol] = (key, seen[1] + fills, seen[2] + volume)
-            else:
-                shared.add(symbol)
-    return {symbol: entry for symbol, entry in found.items() if symbol not in shared}
+def _closed_trades_by(account: Account, column: str) -> dict[str | None, tuple[int, Decimal, int]]:
+    """{key: (closed trades, Σ their PnL, winners)}; a trade's PnL is the computed one, else the
+    one its bot reported."""
+    closed = Trade.objects.filter(account=account, status=Trade.Status.CLOSED).order_by()
+    pnl = Coalesce("pnl", "reported_pnl")
+    out: dict[str | None, tuple[int, Decimal, int]] = {}
+    if amounts_sum_in_sql():
+        won = Q(pnl__gt=0) | Q(pnl__isnull=True, reported_pnl__gt=0)
+        rows = closed.values_list(column).annotate(n=Count("id"), total=Sum(pnl), wins=Count("id", filter=won))
+        for key, count, total, wins in rows:
+            out[key or None] = (count, total or ZERO, wins)
+        return out
+    with localcontext(AMOUNT_CONTEXT):
+        for key, computed, reported in closed.values_list(column, "pnl", "reported_pnl").iterator(chunk_size=10000):
+            value = computed if computed is not None else reported
+            count, total, wins = out.get(key or None, (0, ZERO, 0))
+            out[key or None] = (count + 1, total + (value or ZERO), wins + (value is not None and value > 0))
+    return out

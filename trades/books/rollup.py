@@ -96,8 +96,9 @@ def _stream(account: Account, until: datetime):
     )
 
 
-def replay_days(account: Account, *, until: date) -> list[DayRow]:
-    """Every day from the first fill or cash flow to `until` (inclusive), replayed."""
+def replay_days(account: Account, *, until: date, final_equity: Decimal | None = None) -> list[DayRow]:
+    """Every day from the first fill or cash flow to `until` (inclusive), replayed. With
+    `final_equity`, the last day ends at that equity (the valuation now, for today)."""
     end = day_start(until + timedelta(days=1))
     base = account.base_currency.upper()
     books: dict = {}
@@ -117,7 +118,7 @@ def replay_days(account: Account, *, until: date) -> list[DayRow]:
 
     def close_day() -> None:
         nonlocal start_equity, growth
-        row.equity_end = equity()
+        row.equity_end = final_equity if final_equity is not None and row.day == until else equity()
         if start_equity > 0:
             growth *= row.equity_end / start_equity
         row.return_pct = q18((growth - 1) * HUNDRED)
@@ -179,14 +180,11 @@ def replay_days(account: Account, *, until: date) -> list[DayRow]:
 
 
 def roll_up_days(*, account: Account, until: date | None = None) -> int:
-    """Upsert DailyPnl for every day up to `until` (default: yesterday, UTC); returns
-    the number of rows written. Idempotent: the days are replayed from the fills."""
+    """Store DailyPnl for every day up to `until` (default: yesterday, UTC); returns the number of
+    rows written. Idempotent: the days are replayed from the fills. Run by Celery (nightly, and
+    by the snapshot round when an account's days fall behind), never by a read."""
     if until is None:
         until = timezone.now().astimezone(UTC).date() - timedelta(days=1)
-    return len(_roll_up(account, until))
-
-
-def _roll_up(account: Account, until: date) -> list[DayRow]:
     rows = replay_days(account, until=until)
     objs = [
         DailyPnl(account=account, day=r.day, realized_pnl=r.realized_pnl, fees=r.fees, funding=r.funding,
@@ -200,60 +198,87 @@ def _roll_up(account: Account, until: date) -> list[DayRow]:
             update_fields=["realized_pnl", "fees", "funding", "net_pnl", "cash_flows", "equity_end", "return_pct",
                            "fills", "computed_at"],
         )
-    return rows
+    return len(rows)
 
 
-def _first_activity(account: Account) -> datetime | None:
+def _first_activity(account_id: int) -> datetime | None:
     firsts = [
-        Fill.objects.filter(account=account, voided_at__isnull=True).order_by("executed_at")
+        Fill.objects.filter(account_id=account_id, voided_at__isnull=True).order_by("executed_at")
         .values_list("executed_at", flat=True).first(),
-        CashFlow.objects.filter(account=account).order_by("ts").values_list("ts", flat=True).first(),
+        CashFlow.objects.filter(account_id=account_id).order_by("ts").values_list("ts", flat=True).first(),
     ]
     firsts = [f for f in firsts if f is not None]
     return min(firsts) if firsts else None
 
 
-def day_rows(account: Account, *, value: Valuation | None = None, now: datetime | None = None) -> list[DayRow]:
-    """Every day of the account to today: DailyPnl rows when they reach yesterday (else the
-    days are replayed, not stored), and today live from the valuation."""
-    now = now or timezone.now()
-    today = now.astimezone(UTC).date()
-    yesterday = today - timedelta(days=1)
-    value = value or valuation(account=account)
-    rolled = [
+def _stored_days(account: Account, today: date) -> list[DayRow]:
+    return [
         DayRow(*row)
         for row in DailyPnl.objects.filter(account=account, day__lt=today).order_by("day").values_list(
             "day", "realized_pnl", "fees", "funding", "cash_flows", "equity_end", "return_pct", "fills")
     ]
-    if not rolled or rolled[-1].day < yesterday:
-        # Not rolled up (yet, or invalidated by a late fill or a void): roll the closed days
-        # up now and keep them — derived data, so the next report reads them. The cost is one
-        # replay of the history, paid once (the nightly roll-up usually has done it).
-        first = _first_activity(account)
-        rolled = _roll_up(account, yesterday) if first and first.astimezone(UTC).date() < today else []
-    return rolled + [live_day(account, rolled, value, today)]
+
+
+def days_behind(account_id: int, *, today: date | None = None) -> bool:
+    """Whether the stored days stop short of yesterday (not rolled up yet, or dropped by a late
+    fill or a void): the snapshot round then asks for a roll-up."""
+    today = today or timezone.now().astimezone(UTC).date()
+    last = (DailyPnl.objects.filter(account_id=account_id, day__lt=today).order_by("-day")
+            .values_list("day", flat=True).first())
+    if last is not None and last >= today - timedelta(days=1):
+        return False  # the common case, one query
+    first = _first_activity(account_id)
+    return first is not None and first.astimezone(UTC).date() < today
+
+
+def day_rows(account: Account, *, value: Valuation | None = None, now: datetime | None = None) -> list[DayRow]:
+    """Every day of the account to today, today live from the valuation. Reads only: the stored
+    DailyPnl rows when they reach yesterday and today had no deposit, withdrawal or transfer;
+    otherwise every day is replayed for this request (and nothing is stored — the roll-up is
+    Celery's), so a cash flow splits today's return like any other day's."""
+    now = now or timezone.now()
+    today = now.astimezone(UTC).date()
+    value = value or valuation(account=account)
+    stored = _stored_days(account, today)
+    first = _first_activity(account.pk)
+    if first is None:
+        return [live_day(account, [], value, today)]
+    complete = first.astimezone(UTC).date() >= today or (stored and stored[-1].day >= today - timedelta(days=1))
+    if complete and not _external_flows_since(account, day_start(today)):
+        return stored + [live_day(account, stored, value, today)]
+    rows = replay_days(account, until=today, final_equity=value.equity)
+    live = rows[-1]
+    # Today's figures are the valuation's (it values at every mark source); the replay gives the
+    # split return. The closed days before it are the replay's own.
+    with localcontext(AMOUNT_CONTEXT):
+        closed = rows[:-1]
+        live.realized_pnl = value.realized_pnl - sum((r.realized_pnl for r in closed), ZERO)
+        live.fees = value.fees - sum((r.fees for r in closed), ZERO)
+        live.fills = value.fills - sum(r.fills for r in closed)
+    live.live = True
+    return rows
+
+
+def _external_flows_since(account: Account, since: datetime) -> bool:
+    return CashFlow.objects.filter(account=account, ts__gte=since, kind__in=EXTERNAL_KINDS).exists()
 
 
 def live_day(account: Account, rolled: list[DayRow], value: Valuation, today: date) -> DayRow:
-    """Today from the valuation minus the closed days. Its return treats today's external
-    cash flows as made at the start of the day (there is no stored state to split at)."""
+    """Today from the valuation minus the closed days (a day without deposits, withdrawals or
+    transfers: its return is equity now over equity at the start of the day)."""
     with localcontext(AMOUNT_CONTEXT):
         flows = cash_flow_totals(account, since=day_start(today))
-        external = sum((v for (k, c), v in flows.items() if k in EXTERNAL_KINDS and c == value.base_currency.upper()),
-                       ZERO)
         funding = sum((v for (k, c), v in flows.items() if k == FUNDING and c == value.base_currency.upper()), ZERO)
         row = DayRow(
             day=today,
             realized_pnl=value.realized_pnl - sum((r.realized_pnl for r in rolled), ZERO),
             fees=value.fees - sum((r.fees for r in rolled), ZERO),
             funding=funding,
-            cash_flows=external,
             equity_end=value.equity,
             fills=value.fills - sum(r.fills for r in rolled),
             live=True,
         )
         start = rolled[-1].equity_end if rolled and rolled[-1].equity_end is not None else account.initial_capital
-        capital = start + external
-        if capital > 0:
-            row.return_pct = q18((value.equity - capital) / capital * HUNDRED)
+        if start > 0:
+            row.return_pct = q18((value.equity - start) / start * HUNDRED)
     return row

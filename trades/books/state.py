@@ -19,6 +19,7 @@ from accounts.models import Account
 from core.amounts import decimal_str
 from core.sql.reads import RowLoader
 from core.sql.statements import run_prepared
+from trades.books import attribution
 from trades.books.cost import Book
 from trades.books.fills import BookedFill, fill_rows
 from trades.models import DailyPnl, Fill, PositionState
@@ -139,13 +140,19 @@ class PendingFills:
     def book(self) -> None:
         account = self.account
         changed: list[PositionState] = []
+        shares: dict[str, dict] = {}
+        applied = [f for symbol, new in self.by_symbol.items() if symbol not in self.recompute for f in new]
+        strategies = attribution.strategies_of(account, {f.trade_id for f in applied})
         for symbol, new in self.by_symbol.items():
             if symbol in self.recompute:
                 continue
             state = self.states[symbol]
             book = book_from_state(account, state)
-            book.apply_rows(f.as_row() for f in new)
+            shares[symbol] = attribution.run_and_share(
+                book, list(book.engine_rows(f.as_row() for f in new)),
+                [(f.bot_id or 0, strategies.get(f.trade_id, "")) for f in new])
             changed.append(book_to_state(book, state))
+        attribution.add_shares(account, shares)
         if changed:
             now = timezone.now()  # bulk_update skips auto_now
             for state in changed:
@@ -221,30 +228,37 @@ def _finish(book: Book) -> Book:
 
 
 def stream_books(account: Account, symbols: Iterable[str] | None = None, *,
-                 chunk_size: int = 20000) -> Iterator[tuple[str, Book]]:
-    """(symbol, Book) computed from the non-void fills alone, one symbol after another.
-
-    Streams in the order of the index (account, symbol, executed_at, id) — no model
-    instances, no sort: COPY on PostgreSQL, values_list in chunks elsewhere.
-    """
+                 chunk_size: int = 20000) -> Iterator[tuple[str, Book, dict]]:
+    """(symbol, Book, its attribution shares) computed from the non-void fills alone, one symbol
+    after another, in the order of the index (account, symbol, executed_at, id) — no model
+    instances, no sort: COPY on PostgreSQL, a plain query in chunks elsewhere."""
     symbols = None if symbols is None else list(symbols)
     current: str | None = None
     batch: list[tuple] = []
+    keys: list[tuple] = []
     book: Book | None = None
-    for row in fill_rows(account, symbols):
+    shares: dict = {}
+
+    def flush() -> None:
+        for key, share in attribution.run_and_share(book, list(book.engine_rows(batch)), keys).items():
+            shares.setdefault(key, attribution.Share()).add(share)
+        batch.clear()
+        keys.clear()
+
+    for row in fill_rows(account, symbols, attribution=True):
         symbol = row[0]
         if symbol != current:
             if book is not None:
-                book.apply_rows(batch)
-                yield current, _finish(book)
-            current, book, batch = symbol, new_book(account), []
-        batch.append(row[1:])
+                flush()
+                yield current, _finish(book), shares
+            current, book, shares = symbol, new_book(account), {}
+        batch.append(row[1:10])
+        keys.append((row[10], row[11]))
         if len(batch) >= chunk_size:
-            book.apply_rows(batch)
-            batch = []
+            flush()
     if book is not None:
-        book.apply_rows(batch)
-        yield current, _finish(book)
+        flush()
+        yield current, _finish(book), shares
 
 
 def recompute_symbols(*, account: Account, symbols: Iterable[str] | None) -> None:
@@ -263,22 +277,24 @@ def _recompute(account: Account, symbols: Iterable[str] | None) -> None:
         if symbols is None:
             existing = list(PositionState.objects.filter(account=account).values_list("symbol", flat=True))
             _locked_states(account, existing)
-            books = dict(stream_books(account))
-            symbols = sorted(set(existing) | set(books))
+            computed = {symbol: (book, shares) for symbol, book, shares in stream_books(account)}
+            symbols = sorted(set(existing) | set(computed))
         else:
             symbols = sorted(set(symbols))
             if not symbols:
                 return
             _locked_states(account, symbols)
-            books = dict(stream_books(account, symbols))
+            computed = {symbol: (book, shares) for symbol, book, shares in stream_books(account, symbols)}
         rows = []
         for symbol in symbols:
-            book = books.get(symbol) or new_book(account)
+            book = computed[symbol][0] if symbol in computed else new_book(account)
             rows.append(book_to_state(book, PositionState(account=account, symbol=symbol)))
         PositionState.objects.bulk_create(
             rows, batch_size=1000, update_conflicts=True, unique_fields=["account", "symbol"],
             update_fields=STATE_FIELDS,
         )
+        attribution.replace_shares(account, {symbol: computed[symbol][1] if symbol in computed else {}
+                                             for symbol in symbols})
 
 
 def recompute_account(*, account: Account) -> int:

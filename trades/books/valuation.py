@@ -75,7 +75,7 @@ class Valuation:
     funding: Decimal
     cash_flows: Decimal  # deposits, withdrawals, transfers (external money), in the base currency
     other_flows: Decimal  # rebates and fee-kind cash flows: in cash, not in net_pnl
-    positions_value: Decimal  # Σ quantity · mark (signed)
+    positions_value: Decimal  # Σ |quantity| · mark: the gross market value of the open positions
     positions_count: int  # non-zero positions
     closed_trades: int
     fills: int
@@ -166,7 +166,7 @@ def valuation(*, account: Account) -> Valuation:
             upnl = ZERO
             if q != 0 and price is not None and state.average_price is not None:
                 upnl = q18(q * (price.price - state.average_price))
-                positions_value += q18(q * price.price)
+                positions_value += q18(abs(q) * price.price)
             reported_size = None
             if state.rep_size is not None:
                 reported_size = -state.rep_size if state.rep_side == "short" else state.rep_size

@@ -162,9 +162,8 @@ def _write(request: _Request) -> IngestResult:
     # The books' states are locked and read first; then the journal is sent, and on
     # PostgreSQL the server inserts it while Python computes the books (pipeline mode; not
     # when a symbol is rebuilt from its fills: that reads them by COPY, which a pipeline refuses).
-    pending = [books.lock_for_fills(account=writer.account,
-                                    fills=[books.BookedFill.from_row(row) for _item, row in writer.created])
-               for writer in writers if writer.type_name == "fill" and writer.created]
+    pending = [books.lock_for_fills(account=account, fills=fills, rebuild=rebuild)
+               for account, fills, rebuild in _bookings(writers)]
     rebuilds = any(voided.values()) or any(booking.recompute for booking in pending)
     with pipelined(len(items) > PART and not rebuilds):
         journaled = journal.send_journal(items, token=request.token, channel=request.channel,
@@ -178,6 +177,29 @@ def _write(request: _Request) -> IngestResult:
             if item.type.name == "log":
                 item.pk = pk
     return _result(items)
+
+
+def _bookings(writers: list[KeyedWriter]) -> list[tuple[Account, list, set[str]]]:
+    """Per account: the fills this request created, and the symbols whose books are rebuilt
+    because a trade opened now has fills booked before it (their strategy was not known then)."""
+    fills: dict[int, list] = defaultdict(list)
+    opened: dict[int, dict[str, str]] = defaultdict(dict)
+    accounts: dict[int, Account] = {}
+    for writer in writers:
+        accounts[writer.account.pk] = writer.account
+        for item, row in writer.created:
+            if writer.type_name == "fill":
+                fills[writer.account.pk].append(books.BookedFill.from_row(row))
+            elif writer.type_name == "trade.open" and row["strategy"]:
+                opened[writer.account.pk][row["external_id"]] = row["strategy"]
+    out = []
+    for account_id, account in accounts.items():
+        new = fills.get(account_id, [])
+        rebuild = books.symbols_booked_before(account, trade_ids=opened.get(account_id, {}),
+                                              excluding={f.pk for f in new})
+        if new or rebuild:
+            out.append((account, new, rebuild))
+    return out
 
 
 def _check_and_send(request: _Request, *, received_at: datetime,
