@@ -124,3 +124,14 @@ def test_an_older_style_signal_line_without_time_inherits_it(account, tmp_path):
     signal = Signal.objects.get(account=account)
     assert signal.generated_at == Fill.objects.get(account=account).executed_at
     assert signal.bot.key == "paper:BTCUSD-ETHUSD"
+
+
+def test_a_paper_engines_commission_and_pnl_are_booked(account, tmp_path):
+    lines = [dict(LEGACY[0], commission=5.25, pnl=0), dict(LEGACY[3], commission=5.3125, pnl=114.5625)]
+    for line in lines:
+        line.pop("fee")
+    run(write(tmp_path / "events.jsonl", lines), "--account", "alpha")
+    fills = list(Fill.objects.filter(account=account).order_by("executed_at"))
+    assert [(f.fee, f.fee_currency, f.reported_pnl) for f in fills] == [
+        (Decimal("5.25"), "", Decimal("0")), (Decimal("5.3125"), "", Decimal("114.5625"))]
+    assert all("commission" not in f.meta and "pnl" not in f.meta for f in fills)

@@ -304,6 +304,7 @@ def _position(out: Translation, problems: Problems, j: int, path: str, p: dict) 
     per_contract = _number(p.get("contractSize"))
     if per_contract is not None and per_contract > 0 and per_contract != 1:
         _in_base(item, "size", abs(size), per_contract, meta)  # the size in the base, as the fills are
+        meta["contracts"] = contracts  # as posted
     out.add(with_meta(item, meta), Origin(j, path, {
         "symbol": "symbol", "side": "side", "size": "contracts", "entry_price": "entryPrice",
         "mark_price": "markPrice", "liq_price": "liquidationPrice", "unrealized_pnl": "unrealizedPnl",
