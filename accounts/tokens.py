@@ -49,9 +49,3 @@ def revoke_token(*, name: str) -> ApiToken:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
     return token
-
-
-def find_active_token(secret: str) -> ApiToken | None:
-    if not secret.startswith(TOKEN_PREFIX):
-        return None
-    return ApiToken.objects.filter(digest=digest(secret), revoked_at__isnull=True).first()

@@ -111,7 +111,7 @@ def test_a_token_with_both_accounts_reads_each(booked, other_account):
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS)
 def test_without_a_token_it_is_refused(client, booked, endpoint):
-    assert client.get(f"/api/v1/accounts/alpha/{endpoint}/").status_code in (401, 403)
+    assert client.get(f"/api/v1/accounts/alpha/{endpoint}/").status_code == 401
 
 
 def test_fills_posted_through_the_api_are_booked_and_verify(api, account):
@@ -130,7 +130,7 @@ def test_fills_posted_through_the_api_are_booked_and_verify(api, account):
     # avg of 1.5 @2000 and 0.5 @1900 = 1975; sell 1 @2100 → 125
     assert (p["quantity"], p["average_price"], p["realized_pnl"], p["fees"]) == ("1", "1975", "125", "0.5")
     assert api.post("/api/v1/fills/void/", {"id": "c", "symbol": "ETHUSDT", "reason": "test"},
-                    format="json").status_code in (200, 201)
+                    format="json").status_code == 200  # a void updates: nothing created
     [p] = api.get("/api/v1/accounts/alpha/positions/").json()["results"]
     assert (p["quantity"], p["average_price"], p["realized_pnl"], p["fills"]) == ("0.5", "2000", "100", 2)
     call_command("verify_ledger", stdout=StringIO())  # raises CommandError on any difference

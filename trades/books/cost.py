@@ -66,7 +66,7 @@ class Trips:
     current: Decimal = ZERO
     current_fees: Decimal = ZERO  # base-currency fees paid in the open trip so far
 
-    def close(self, when: datetime | None) -> None:
+    def close(self) -> None:
         pnl = self.current
         self.count += 1
         if pnl > 0:
@@ -215,7 +215,7 @@ class Book:
                     current += pnl - fee_base
                     if q == 0 or (q > 0) != long:  # back to flat, or flipped: the trip is over
                         trips.current = current
-                        trips.close(at)
+                        trips.close()
                         current = open_fees = ZERO
                 count += 1
                 if record is not None:

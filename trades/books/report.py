@@ -52,7 +52,7 @@ def trade_stats(value: Valuation, closed: list[tuple]) -> dict:
             pnl = pnl if pnl is not None else reported
             if pnl is not None:
                 trips.current = pnl
-                trips.close(None)
+                trips.close()
         source = "trades"
     else:
         trips = value.trips
