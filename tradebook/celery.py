@@ -6,6 +6,8 @@ Beat's schedule is built from settings when the app is configured:
   (`on_the_interval`: ticks fall on the interval boundaries, whenever beat started);
   the round is stamped with the time beat sent it (`at`), so the interval it
   snapshots is the scheduled one even if it waits in the queue;
+- `trades.sync_sources` every SOURCE_INTERVAL seconds: one sync task per enabled source
+  (a bot's store tradebook follows; a sync of a source runs alone, by a database lock);
 - nightly at NIGHTLY_AT (UTC): the daily PnL roll-up and the retention policy.
 
 Any number of beats may run (by mistake or for availability): a second tick of
@@ -56,6 +58,11 @@ def build_beat_schedule(sender: Celery, **_kwargs) -> None:
             "schedule": on_the_interval(timedelta(seconds=interval)),
             # A round not started within its interval is superseded by the next one.
             "options": {"expires": interval},
+        },
+        "source-round": {
+            "task": "trades.sync_sources",
+            "schedule": on_the_interval(timedelta(seconds=settings.SOURCE_INTERVAL)),
+            "options": {"expires": settings.SOURCE_INTERVAL},
         },
         "nightly-roll-up": {
             "task": "trades.roll_up_daily_pnl",

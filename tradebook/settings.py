@@ -285,6 +285,8 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 
 SNAPSHOT_INTERVAL = _typed("SNAPSHOT_INTERVAL", int, 60)
 SNAPSHOT_RETENTION_DAYS = _typed("SNAPSHOT_RETENTION_DAYS", int, 7)
+# How often Celery syncs every enabled source (a bot's own store tradebook follows), in seconds.
+SOURCE_INTERVAL = _typed("SOURCE_INTERVAL", int, 60)
 # Hourly snapshots are kept this long after the raw window, then one a day.
 SNAPSHOT_HOURLY_DAYS = _typed("SNAPSHOT_HOURLY_DAYS", int, 90)
 # When the nightly roll-up and retention run (UTC, HH:MM).
@@ -297,6 +299,7 @@ except ValueError:
     raise ImproperlyConfigured(f"Environment variable NIGHTLY_AT must be HH:MM (UTC), not {NIGHTLY_AT!r}")
 
 for _name, _value in (("SNAPSHOT_INTERVAL", SNAPSHOT_INTERVAL), ("API_MAX_ITEMS", API_MAX_ITEMS),
+                      ("SOURCE_INTERVAL", SOURCE_INTERVAL),
                       ("API_MAX_BYTES", API_MAX_BYTES), ("API_PAGE_SIZE", API_PAGE_SIZE)):
     if _value <= 0:
         raise ImproperlyConfigured(f"Environment variable {_name} must be a positive number, not {_value}")

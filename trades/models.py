@@ -454,3 +454,53 @@ class Attribution(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account} {self.symbol} bot {self.bot_id} {self.strategy or '-'}"
+
+
+class SourceKind(models.TextChoices):
+    FREQTRADE = "freqtrade"
+    HUMMINGBOT = "hummingbot"
+    JSONL = "jsonl"
+
+
+class Source(models.Model):
+    """A bot's own store that tradebook follows (SPEC 6): read-only, incremental, idempotent.
+
+    `cursor` is what was read so far, in the terms of the store (trade and order ids and
+    times for freqtrade, times for hummingbot, a byte offset and the file's identity for
+    JSONL); it is written in the same transaction as the items it read, so a sync that
+    dies leaves the cursor where its booked items are. `lag` is how far the books are
+    behind the store: the time of the newest row in the store minus the time of the newest
+    row booked from it, both on the store's clock, as of the last sync that read the store.
+    """
+
+    Kind = SourceKind
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="sources", db_index=False)
+    name = models.CharField(max_length=100, unique=True)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    location = models.CharField(max_length=1000, help_text="The database URL or the file's path.")
+    cursor = models.JSONField(default=dict, blank=True, help_text="What was read so far (the store's own terms).")
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_sync_at = models.DateTimeField(null=True, blank=True, help_text="When the last sync ended, well or not.")
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    lag = models.DurationField(
+        null=True, blank=True,
+        help_text="The store's newest row minus the newest row booked from it, on the store's clock.",
+    )
+    last_error = models.TextField(blank=True)
+    error_count = models.PositiveIntegerField(default=0, help_text="Failed syncs in a row.")
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=SourceKind.values), name="source_kind_valid"),
+            models.CheckConstraint(condition=~Q(name=""), name="source_name_not_empty"),
+        ]
+        indexes = [
+            # The beat's round: every enabled source; the account's sources in the admin.
+            models.Index(fields=["account", "name"], name="source_account_name"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.kind})"

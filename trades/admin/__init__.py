@@ -7,4 +7,4 @@ scopes every list to the accounts a person may see and keeps ledger rows read-on
 draw an account's books.
 """
 
-from trades.admin import accounts, ledger, snapshots  # noqa: F401 - registering is importing
+from trades.admin import accounts, ledger, snapshots, sources  # noqa: F401 - registering is importing

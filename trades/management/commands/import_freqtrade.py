@@ -5,35 +5,44 @@ from django.core.management.base import BaseCommand, CommandError
 from accounts.management.lookup import account_named
 from core.errors import TradebookError
 from core.progress import Progress
-from trades.ingest.formats import freqtrade
 from trades.management.importing import ImportFailed, import_items, summary
+from trades.sources import freqtrade
+from trades.sources.db import StoreDatabase, StoreError
 
 
 class Command(BaseCommand):
-    help = ("Import a freqtrade database (tradesv3.sqlite): its trades as trades with their plans, its filled "
-            "orders as fills. All or nothing; re-importing adds nothing.")
+    help = ("Import a freqtrade database (tradesv3.sqlite, or --db-url postgresql://…): its filled orders as "
+            "fills with their own fees, funding as cash flows, its closed trades as trades. Read-only on the "
+            "database; all or nothing; re-importing adds nothing.")
 
     def add_arguments(self, parser):
-        parser.add_argument("file", help="The freqtrade sqlite database.")
+        parser.add_argument("file", nargs="?", help="The freqtrade SQLite database (or give --db-url).")
+        parser.add_argument("--db-url", help="freqtrade's db_url: sqlite:///path or postgresql://user@host/db.")
         parser.add_argument("--account", required=True, help="The account's slug.")
         parser.add_argument("--bot", help="The bot key to book under (default freqtrade:<strategy>).")
 
     def handle(self, *args, **o):
         account = account_named(o["account"])
-        path = o["file"]
+        url = o["db_url"] or o["file"]
+        if not url or (o["db_url"] and o["file"]):
+            raise CommandError("give the database: a FILE or --db-url (not both)")
         try:
-            trades, orders = freqtrade.load(path)
-            items, sources = freqtrade.translate(trades, orders, bot=o["bot"])
+            with StoreDatabase(url) as db:
+                where = db.where
+                trades = freqtrade.read_everything(db, bot=o["bot"])
+        except StoreError as exc:
+            raise CommandError(f"nothing imported: {exc}")
         except TradebookError as exc:
-            raise CommandError("nothing imported:\n" + "\n".join(_lines(path, exc.errors)))
+            raise CommandError("nothing imported:\n" + "\n".join(f"{url}: {e['field'] + ': ' if e.get('field') else ''}"
+                                                                 f"{e['message']}" for e in exc.errors))
+        items, owners = [], []
+        for trade in trades:
+            items.extend(trade.items)
+            owners.extend([trade.trade_id] * len(trade.items))
         try:
-            with Progress(len(items), label=f"import {path}", stream=self.stderr) as bar:
+            with Progress(len(items), label=f"import {where}", stream=self.stderr) as bar:
                 counts = import_items(account=account, items=items, channel="import_freqtrade", progress=bar,
-                                      where=lambda i: f"{path}, trade {sources[i]}")
+                                      where=lambda i: f"{where}, trade {owners[i]}")
         except ImportFailed as exc:
             raise CommandError("nothing imported:\n" + "\n".join(exc.messages))
-        self.stdout.write(f"{path}: {len(trades)} trades, {len(items)} items into {account.slug}: {summary(counts)}.")
-
-
-def _lines(path: str, errors: list[dict]) -> list[str]:
-    return [f"{path}: {e['field'] + ': ' if e.get('field') else ''}{e['message']}" for e in errors]
+        self.stdout.write(f"{where}: {len(trades)} trades, {len(items)} items into {account.slug}: {summary(counts)}.")
