@@ -117,7 +117,8 @@ def test_trade_store_saves_recovers_and_closes_trades(account, spool):
             "long", Decimal("0.5"), Decimal("42000.5"), Decimal("41000"), Decimal("44000"), Decimal("1"))
         assert (one.strategy, one.model, one.confidence, one.entry_time) == ("breakout", "xgb-v3", Decimal("0.72"),
                                                                              opened)
-        assert one.metadata == {"signal": "s-9", "atr": Decimal("12.5")}
+        assert one.metadata is not None and one.metadata["signal"] == "s-9"
+        assert Decimal(str(one.metadata["atr"])) == Decimal("12.5")  # a field tradebook has no column for
         assert trades["OT-2"].side == "short" and trades["OT-2"]["stop_loss"] == Decimal("2100")
         assert [t.id for t in store.get_open_trades(symbol="ETHUSDT")] == ["OT-2"]
 

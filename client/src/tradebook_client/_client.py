@@ -107,6 +107,7 @@ class Client:
         self._oldest: Optional[float] = time.monotonic() - flush_interval if len(self._queue) else None
         self._closed = False
         self._stopping = False
+        self._flushing = 0  # flush() calls under way: the background thread leaves the sending to them
         self._slug: Optional[str] = account
         self._last_result: Optional[FlushResult] = None
         self._thread = threading.Thread(target=self._run, name="tradebook-client-sender", daemon=True)
@@ -289,6 +290,9 @@ class Client:
             with self._wake:
                 full_only = True
                 while not self._stopping:
+                    if self._flushing:
+                        self._wake.wait()  # a flush sends meanwhile; it notifies when it ends
+                        continue
                     queued = len(self._queue)
                     if queued >= self._limit:
                         break
@@ -320,6 +324,20 @@ class Client:
 
     def _drain(self, *, until: Optional[int], timeout: Optional[float], max_retries: Optional[int],
                background: bool = False, full_only: bool = False) -> FlushResult:
+        if background:
+            return self._drain_queue(until=until, timeout=timeout, max_retries=max_retries, background=True,
+                                     full_only=full_only)
+        with self._wake:
+            self._flushing += 1
+        try:
+            return self._drain_queue(until=until, timeout=timeout, max_retries=max_retries)
+        finally:
+            with self._wake:
+                self._flushing -= 1
+                self._wake.notify()
+
+    def _drain_queue(self, *, until: Optional[int], timeout: Optional[float], max_retries: Optional[int],
+                     background: bool = False, full_only: bool = False) -> FlushResult:
         """Send batches from the head of the queue until it is empty (or holds only items queued
         after `until`). Retries failed requests; raises Unavailable past `timeout`/`max_retries`.
 
@@ -340,8 +358,8 @@ class Client:
                     time.sleep(wait)
                 continue
             with self._send_lock:
-                if self._closed and background:
-                    break  # close() takes over
+                if background and (self._closed or self._flushing):
+                    break  # close() or flush() takes over: its answers are all in its result
                 if self._retry_at > time.monotonic():
                     continue  # the other sender failed meanwhile
                 batch = self._queue.head(self._limit)
