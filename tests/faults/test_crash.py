@@ -243,7 +243,7 @@ def test_acknowledged_fills_survive_kills_and_database_crashes(template, databas
     print_figures("crash test: kill -9 gunicorn, immediate PostgreSQL stops", {
         "load (s), under faults": f"{SECONDS:.0f} planned, {load_seconds:.1f} until the last client finished",
         "clients": CLIENTS,
-        "requests (final answer)": dict(requests),
+        "requests (single fills, batches)": dict(requests),
         "requests acknowledged at the first try": dict(first_try),
         "attempts": attempts,
         "retries": retries,
