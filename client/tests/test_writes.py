@@ -173,15 +173,17 @@ def test_flush_gives_up_after_max_retries_and_keeps_the_items(account, proxy, sp
     assert len(account.fills()) == 1
 
 
-def test_typos_come_back_as_warnings_when_tradebook_names_them(account, caplog):
+def test_typos_come_back_as_warnings_and_are_logged(account, caplog):
     with Client(account.url, account.token) as client:
         client.fill(**fill(1, feee="0.1"))
+        client.log("started")  # its client-made id is not the bot's typo: not logged as one
         result = client.flush()
-    assert result.created == 1
-    # tradebook keeps the unknown field in meta (and names it in warnings where it does).
-    assert account.fills()[0]["meta"] == {"feee": "0.1"}
-    for warning in result.warnings:
-        assert warning["field"] == "feee"
+    assert result.created == 2
+    assert [(w["index"], w["field"]) for w in result.warnings if w["field"] != "id"] == [(0, "feee")]
+    assert "fee" in result.warnings[0]["message"]  # the field one typo away
+    assert account.fills()[0]["meta"] == {"feee": "0.1"}  # kept in meta, not booked
+    warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warned) == 1 and "feee" in warned[0]
 
 
 def test_items_name_the_account_when_given(running, spool):

@@ -403,8 +403,12 @@ class Client:
             result.answers.append(answer)
             for warning in answer.warnings:
                 index = warning.get("index")
-                what = _describe(batch[index]) if isinstance(index, int) and 0 <= index < len(batch) else "an item"
-                log.warning("tradebook client: %s: %s: %s", what, warning.get("field"), warning.get("message"))
+                entry = batch[index] if isinstance(index, int) and 0 <= index < len(batch) else None
+                # A log's id is the client's own (so a retry is the same line): not the bot's typo.
+                level = logging.DEBUG if entry is not None and entry.type == "log" and warning.get("field") == "id" \
+                    else logging.WARNING
+                log.log(level, "tradebook client: %s: %s: %s", _describe(entry) if entry else "an item",
+                        warning.get("field"), warning.get("message"))
             if self._limit < self.batch_size:
                 self._limit = min(self.batch_size, self._limit * 2)
             return _OK, None
