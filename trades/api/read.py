@@ -246,8 +246,10 @@ class MarkList(ScopedList):
     filterset_class = filters.MarkFilter
 
 
-class LatestList(generics.ListAPIView):
-    """The newest snapshot per (account, `group_field`), newest first; one page (bounded by the symbols)."""
+class LatestList(generics.GenericAPIView):
+    """The newest snapshot per (account, `group_field`), newest first; one page (bounded by the symbols).
+
+    A GenericAPIView, not a list view: its answer is one page object, and the schema says so."""
 
     model: type[Model]
     group_field: str
@@ -269,7 +271,7 @@ class LatestList(generics.ListAPIView):
             )).values("pk")
         return self.get_queryset().filter(pk__in=newest).order_by("-exchange_ts", "-id")
 
-    def list(self, request, *args, **kwargs):
+    def get(self, request, *args, **kwargs):
         rows = self.latest(self.filter_queryset(self.get_queryset()))
         return Response({"next": None, "previous": None, "results": self.get_serializer(rows, many=True).data})
 
