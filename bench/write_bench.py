@@ -2,7 +2,6 @@
 
     .venv/bin/python bench/write_bench.py [--batches 20] [--clients 4] [--seconds 10] [--profile]
                                           [--only batch|single] [--workers 2 --threads 4 --worker-class gthread]
-    .venv/bin/python bench/write_bench.py --calibrate [--batches 20]
 
 (BENCH_GUNICORN_ARGS adds gunicorn options, e.g. "--reuse-port".)
 
@@ -25,11 +24,6 @@ and prints (a) as ratios to the three COPY rates. (a) and (c) are measured in wa
 ratio is the median of the waves' own, so neither a drift of the shared machine's speed
 during the run nor the order favours either side. `--profile` also profiles one 1,000-fill
 batch in-process (cProfile) and prints what dominates.
-
-`--calibrate` instead measures the issue's two yardsticks (bench/calibration.py: a lean
-COPY-based view and the plain DRF serializer + bulk_create path) against the three COPYs,
-in the same waves as the API: which COPY puts them where the issue found them is the one
-its ratios mean.
 """
 
 import argparse
@@ -124,11 +118,11 @@ def setup_database() -> str:
 
 
 @contextmanager
-def serving(args, settings: str = "tradebook.settings") -> Iterator[tuple[int, subprocess.Popen, "Copier"]]:
+def serving(args) -> Iterator[tuple[int, subprocess.Popen, "Copier"]]:
     """The COPY references' connection and gunicorn on a free port, for the block; both closed after."""
     copier = Copier()
     port = free_port()
-    server = start_gunicorn(port, args.workers, args.threads, args.worker_class, settings=settings)
+    server = start_gunicorn(port, args.workers, args.threads, args.worker_class)
     try:
         yield port, server, copier
     finally:
@@ -137,11 +131,10 @@ def serving(args, settings: str = "tradebook.settings") -> Iterator[tuple[int, s
         copier.close()
 
 
-def start_gunicorn(port: int, workers: int, threads: int, worker_class: str = "gthread",
-                   settings: str = "tradebook.settings") -> subprocess.Popen:
+def start_gunicorn(port: int, workers: int, threads: int, worker_class: str = "gthread") -> subprocess.Popen:
     ready = tempfile.mkdtemp(prefix="bench-gunicorn-")
     env = {**os.environ, "DATABASE_URL": DB_URL, "SECRET_KEY": "bench", "CONN_MAX_AGE": "600",
-           "DJANGO_SETTINGS_MODULE": settings,
+           "DJANGO_SETTINGS_MODULE": "tradebook.settings",
            # The bench measures the write path, not the throttle (default 100/s per token).
            "API_THROTTLE_RATE": "1000000/s", "LOG_LEVEL": "WARNING", "ALLOWED_HOSTS": "127.0.0.1",
            "BENCH_READY_DIR": ready}
@@ -230,32 +223,6 @@ def batch_waves(port: int, secret: str, copier: "Copier", batches: int, *, ndjso
 
 
 CALIBRATION_PATHS = {"tradebook": "/api/v1/fills/", "drf": "/bench/drf-fills/", "lean": "/bench/lean-fills/"}
-
-
-def calibration_waves(port: int, secret: str, copier: "Copier", batches: int) -> list[dict[str, float]]:
-    """`batches` waves: in each, the three COPYs and one batch of 1,000 fills through tradebook's
-    /api/v1/fills/ and each of the issue's two yardsticks (bench/calibration.py), one client,
-    in an order that rotates from wave to wave. Each wave's figures are per second."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-    for name, path in CALIBRATION_PATHS.items():  # warm-up (imports, connections, the temporary table)
-        status, data = post(conn, path, json.dumps(fills(f"cal-{name}-0", 1000)).encode(), secret, "application/json")
-        assert status == 201, (name, status, data[:500])
-    steps = ["copy", *CALIBRATION_PATHS]
-    waves = []
-    for b in range(1, batches + 1):
-        wave: dict[str, float] = {}
-        for step in steps[b % len(steps):] + steps[:b % len(steps)]:
-            if step == "copy":
-                wave.update(copier.rates(COPY_ROWS))
-                continue
-            body = json.dumps(fills(f"cal-{step}-{b}", 1000)).encode()
-            start = time.perf_counter()
-            status, data = post(conn, CALIBRATION_PATHS[step], body, secret, "application/json")
-            wave[step] = 1000 / (time.perf_counter() - start)
-            assert status == 201, (step, status, data[:500])
-        waves.append(wave)
-    conn.close()
-    return waves
 
 
 def cpu_seconds(server_pid: int) -> dict[str, float]:
@@ -402,12 +369,7 @@ def main() -> None:
     parser.add_argument("--worker-class", default="gthread")
     parser.add_argument("--profile", action="store_true", help="profile one batch in-process first")
     parser.add_argument("--only", choices=("batch", "single"), help="measure only batches or only single fills")
-    parser.add_argument("--calibrate", action="store_true",
-                        help="measure only the issue's two yardsticks (bench/calibration.py) beside the API and COPY")
     args = parser.parse_args()
-    if args.calibrate:
-        calibrate(args)
-        return
 
     load = os.getloadavg()
     print(f"machine: {os.cpu_count()} cores, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} at start")
@@ -455,22 +417,6 @@ def main() -> None:
               f"clients {cpu['client']:.2f} ms ({os.cpu_count()} cores shared by all three)")
     load = os.getloadavg()
     print(f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} at end")
-
-
-def calibrate(args) -> None:
-    secret = setup_database()
-    with serving(args, settings="bench.calibration_settings") as (port, _server, copier):
-        waves = calibration_waves(port, secret, copier, args.batches)
-    median = statistics.median
-    print(f"calibration: {len(waves)} waves, one client, batches of 1,000 fills; COPY of {COPY_ROWS:,} rows")
-    print(f"    COPY into the fills table {median(w['ledger'] for w in waves):8.0f} rows/s, "
-          f"a keyed table {median(w['keyed'] for w in waves):8.0f}, a plain table {median(w['plain'] for w in waves):8.0f}")
-    for name, label, issue in (("tradebook", "tradebook /api/v1/fills/ (journal, books)", "target >= 0.3"),
-                               ("lean", "lean view, COPY-based upsert (no journal)", "issue: near 0.4"),
-                               ("drf", "DRF serializer + bulk_create (no journal)", "issue: near 0.1")):
-        print(f"    {label}: {median(w[name] for w in waves):7.0f} fills/s = "
-              + ", ".join(f"{median(w[name] / w[ref] for w in waves):.3f} x {ref}" for ref in Copier.TABLES)
-              + f"   ({issue})")
 
 
 if __name__ == "__main__":
