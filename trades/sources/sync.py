@@ -191,8 +191,8 @@ def _reader(source: Source, cursor: dict, *, full: bool):
         return jsonl.JsonlReader(source.location, cursor), lambda: None
     db = StoreDatabase(source.location)
     if source.kind == SourceKind.FREQTRADE:
-        return freqtrade.FreqtradeReader(db, cursor), db.close
-    return hummingbot.HummingbotReader(db, cursor), db.close
+        return freqtrade.FreqtradeReader(db, cursor, chunk=freqtrade.CHUNK), db.close
+    return hummingbot.HummingbotReader(db, cursor, chunk=hummingbot.CHUNK), db.close
 
 
 # -- booking ---------------------------------------------------------------------------------------
@@ -290,7 +290,9 @@ def _is_booked(item: dict, fills, flows, trades, orders) -> bool:
     if kind == "cashflow":
         return str(item["id"]) in flows
     if kind == "trade.open":
-        return str(item["id"]) in trades
+        # Left out only once the trade is closed: an open trade of that key (another door's) must
+        # meet this open in `record`, which says if they differ, before this close is applied to it.
+        return trades.get(str(item["id"])) == TradeStatus.CLOSED
     if kind == "trade.close":
         return trades.get(str(item["id"])) == TradeStatus.CLOSED
     if kind == "order":
