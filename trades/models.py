@@ -349,7 +349,7 @@ class Event(models.Model):
     )
     type = models.CharField(max_length=32, help_text="fill, order, trade.open, …, log")
     item_key = models.CharField(max_length=200, blank=True, help_text="The item's key as posted, for search.")
-    outcome = models.CharField(max_length=16, blank=True, help_text="created, duplicate, updated or ignored.")
+    outcome = models.CharField(max_length=16, blank=True, help_text="created, duplicate or updated.")
     channel = models.CharField(max_length=32, default="api", help_text="api, ingest.bybit, import_events, …")
     raw = models.JSONField(help_text="The item exactly as posted.")
     received_at = models.DateTimeField()

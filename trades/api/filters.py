@@ -14,6 +14,7 @@ from core.errors import BadValue
 from core.times import parse_time
 from snapshots.models import EquitySnapshot, Mark, PositionSnapshot, SnapshotSource, WalletSnapshot
 from trades.api.auth import account_named
+from trades.ingest.items import OUTCOMES
 from trades.models import CashFlow, Event, Fill, Order, Side, Signal, Trade
 
 
@@ -123,7 +124,7 @@ class EventFilter(ScopedFilterSet):
     until = until("received_at")
     type = django_filters.CharFilter(label="fill, order, trade.open, …, log")
     channel = django_filters.CharFilter(label="api, ingest.bybit, import_events, …")
-    outcome = django_filters.ChoiceFilter(choices=[(o, o) for o in ("created", "duplicate", "updated", "ignored")])
+    outcome = django_filters.ChoiceFilter(choices=[(o, o) for o in OUTCOMES])
     id = django_filters.CharFilter(field_name="item_key", label="the item's key as posted")
     symbol = django_filters.CharFilter(field_name="raw__symbol", label="the symbol of the item as posted")
 

@@ -17,6 +17,7 @@ from core.exact_json import JsonText
 from trades.ingest.schema import ItemType
 
 CREATED, DUPLICATE, UPDATED = "created", "duplicate", "updated"
+OUTCOMES = (CREATED, DUPLICATE, UPDATED)  # what became of an accepted item (the journal keeps it)
 
 
 @dataclass(slots=True, eq=False)
