@@ -240,9 +240,14 @@ def _parse_iso(text: str, field: str) -> datetime:
     return moment.astimezone(UTC)
 
 
+# 2024-01-01T00:00:00Z, …00.123456Z, …00+00:00, …00.123456+00:00
+_UTC_ISO_LENGTHS = (20, 27, 25, 32)
+_UTC_SUFFIXES = ("Z", "+00:00")
+
+
 def time_text(value: Any, field: str = "time") -> str:
-    if type(value) is str and len(value) in (20, 27) and value[10] == "T" and value[-1] == "Z":
-        to_datetime(value, field)  # checked; already as the client writes times, so sent as given
+    if type(value) is str and len(value) in _UTC_ISO_LENGTHS and value[10] == "T" and value.endswith(_UTC_SUFFIXES):
+        to_datetime(value, field)  # checked; already full ISO 8601 in UTC, so sent as given
         return value
     return _iso(to_datetime(value, field))
 
@@ -262,6 +267,10 @@ def _fees(value: Any, field: str) -> Any:
 
 
 _CONVERT: Dict[str, Callable[[Any, str], Any]] = {AMOUNT: amount_text, TIME: time_text, INT: int_value, FEES: _fees}
+# Per type: field -> its converter, looked up once per field on the hot path.
+_CONVERTERS: Dict[str, Dict[str, Callable[[Any, str], Any]]] = {
+    kind: {name: _CONVERT[what] for name, what in fields.items()} for kind, fields in _FIELDS.items()
+}
 
 
 def normalize(kind: str, item: Mapping[str, Any]) -> Dict[str, Any]:
@@ -270,14 +279,14 @@ def normalize(kind: str, item: Mapping[str, Any]) -> Dict[str, Any]:
     `kind` is the event type, or one of the older lines (`trade`, `metric`,
     `legacy.position`, posted with type `position`). Raises ItemError for a missing
     required field or a value that cannot be read."""
-    fields = _FIELDS[kind]
+    converters = _CONVERTERS[kind]
     out: Dict[str, Any] = {"type": "position" if kind == "legacy.position" else kind}
     for name, value in item.items():
         if name == "type":
             continue
-        convert = fields.get(name)
+        convert = converters.get(name)
         if convert is not None and value is not None:
-            value = _CONVERT[convert](value, name)
+            value = convert(value, name)
         out[name] = value
     for name in REQUIRED[kind]:
         if out.get(name) is None or out[name] == "":
