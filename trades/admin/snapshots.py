@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from snapshots.models import EquitySnapshot, Mark, PositionSnapshot, WalletSnapshot
-from trades.admin.tenant import TenantAdmin
+from trades.admin.tenant import AccountFilter, BotFilter, SymbolFilter, TenantAdmin, period_filter
 
 
 class SnapshotAdmin(TenantAdmin):
@@ -17,31 +17,28 @@ class SnapshotAdmin(TenantAdmin):
 @admin.register(Mark)
 class MarkAdmin(SnapshotAdmin):
     list_display = ["ts", "account", "symbol", "price"]
-    list_filter = ["account"]
+    list_filter = [AccountFilter, SymbolFilter, period_filter("ts")]
     search_fields = ["symbol"]
-    date_hierarchy = "ts"
 
 
 @admin.register(PositionSnapshot)
 class PositionSnapshotAdmin(SnapshotAdmin):
     list_display = ["exchange_ts", "account", "source", "symbol", "side", "size", "entry_price", "mark_price",
                     "unrealized_pnl"]
-    list_filter = ["account", "source", "side", "bot"]
+    list_filter = [AccountFilter, "source", "side", SymbolFilter, BotFilter, period_filter("exchange_ts")]
     search_fields = ["symbol"]
-    date_hierarchy = "exchange_ts"
 
 
 @admin.register(WalletSnapshot)
 class WalletSnapshotAdmin(SnapshotAdmin):
     list_display = ["exchange_ts", "account", "coin", "wallet_balance", "available_balance", "equity"]
-    list_filter = ["account", "coin", "bot"]
+    list_filter = [AccountFilter, "coin", BotFilter, period_filter("exchange_ts")]
     search_fields = ["coin"]
-    date_hierarchy = "exchange_ts"
+    currency_fields = {"wallet_balance": "coin", "available_balance": "coin", "equity": "coin"}
 
 
 @admin.register(EquitySnapshot)
 class EquitySnapshotAdmin(SnapshotAdmin):
     list_display = ["exchange_ts", "account", "source", "bot", "equity", "cash", "positions_value",
                     "positions_count", "returns_pct"]
-    list_filter = ["account", "source", "bot"]
-    date_hierarchy = "exchange_ts"
+    list_filter = [AccountFilter, "source", BotFilter, period_filter("exchange_ts")]
