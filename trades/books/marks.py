@@ -10,6 +10,7 @@ price we chose ourselves and would only echo an older mark back.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -109,17 +110,20 @@ def price_of_state(state) -> Price | None:
     ])
 
 
-def newest_price(account: Account, symbol: str) -> Price | None:
-    """The mark of one symbol, for symbols that may hold no position (fee conversion)."""
-    mark = Mark.objects.filter(account=account, symbol=symbol).order_by("-ts", "-id").values_list("price", "ts").first()
+def newest_price(account: Account, symbols: Sequence[str]) -> Price | None:
+    """The newest mark of any of `symbols` (one market's spellings), for symbols that may hold no
+    position (fee conversion)."""
+    symbols = list(symbols)
+    mark = (Mark.objects.filter(account=account, symbol__in=symbols).order_by("-ts", "-id")
+            .values_list("price", "ts").first())
     snap = (
-        PositionSnapshot.objects.filter(account=account, symbol=symbol, source=SnapshotSource.REPORTED,
+        PositionSnapshot.objects.filter(account=account, symbol__in=symbols, source=SnapshotSource.REPORTED,
                                         mark_price__isnull=False)
         .order_by("-exchange_ts", "-id").values_list("mark_price", "exchange_ts").first()
     )
     state = (
-        PositionState.objects.filter(account=account, symbol=symbol, last_price__isnull=False)
-        .values_list("last_price", "last_executed_at").first()
+        PositionState.objects.filter(account=account, symbol__in=symbols, last_price__isnull=False)
+        .order_by("-last_executed_at").values_list("last_price", "last_executed_at").first()
     )
     return pick([
         Price(mark[0], "mark", mark[1]) if mark else None,
@@ -128,6 +132,20 @@ def newest_price(account: Account, symbol: str) -> Price | None:
     ])
 
 
-def conversion_symbol(currency: str, base: str) -> str:
-    """The mark that converts a fee currency into the base: BNB in USDT → 'BNBUSDT'."""
-    return f"{currency.upper()}{base.upper()}"
+def conversion_symbols(currency: str, base: str) -> tuple[str, ...]:
+    """The marks that convert a fee currency into the base, in the usual spellings (SPEC 4.3):
+    BNB in USDT → BNBUSDT (Binance, Bybit), BNB/USDT (CCXT spot), BNB-USDT (OKX), BNB/USDT:USDT
+    (CCXT's linear perpetual). The newest mark of any of them converts."""
+    currency, base = currency.upper(), base.upper()
+    return (f"{currency}{base}", f"{currency}/{base}", f"{currency}-{base}", f"{currency}/{base}:{base}")
+
+
+def converted_currency(symbol: str, base: str) -> str | None:
+    """The currency whose price in `base` the symbol's marks give, where it is one of the
+    `conversion_symbols` spellings ('BNB/USDT:USDT' → 'BNB'), else None."""
+    base = base.upper()
+    for suffix in (f"/{base}:{base}", f"/{base}", f"-{base}", base):
+        if symbol.endswith(suffix) and len(symbol) > len(suffix):
+            currency = symbol[: -len(suffix)]
+            return currency if symbol in conversion_symbols(currency, base) else None
+    return None

@@ -33,7 +33,7 @@ from core.amounts import AMOUNT_CONTEXT, q18
 from snapshots.models import Mark
 from trades.books.cost import ZERO, fill_fees
 from trades.books.fills import fill_rows
-from trades.books.marks import conversion_symbol
+from trades.books.marks import converted_currency
 from trades.books.state import new_book
 from trades.books.valuation import EXTERNAL_KINDS, FUNDING, Valuation, cash_flow_totals, valuation
 from trades.models import CashFlow, DailyPnl, Fill
@@ -103,6 +103,7 @@ def replay_days(account: Account, *, until: date, final_equity: Decimal | None =
     base = account.base_currency.upper()
     books: dict = {}
     prices: dict[str, Decimal] = {}
+    rates: dict[str, Decimal] = {}  # currency → its newest price in the base, under any spelling (marks.py)
     flows_total = realized_total = fees_total = ZERO
     rows: list[DayRow] = []
     row: DayRow | None = None
@@ -128,7 +129,7 @@ def replay_days(account: Account, *, until: date, final_equity: Decimal | None =
     def fee_value(amount: Decimal, currency: str) -> Decimal:
         if currency == base:
             return amount
-        price = prices.get(conversion_symbol(currency, base))
+        price = rates.get(currency)
         return q18(amount * price) if price is not None else ZERO
 
     with localcontext(AMOUNT_CONTEXT):
@@ -141,6 +142,8 @@ def replay_days(account: Account, *, until: date, final_equity: Decimal | None =
                 row = DayRow(day=row.day + timedelta(days=1))
             if kind == "mark":
                 prices[r[2]] = r[3]
+                if (currency := converted_currency(r[2], base)) is not None:
+                    rates[currency] = r[3]
             elif kind == "fill":
                 _at, pk, symbol, side, price, quantity, fee, fee_currency, other_fees = r
                 book = books.get(symbol)
@@ -158,6 +161,8 @@ def replay_days(account: Account, *, until: date, final_equity: Decimal | None =
                 row.fees += fee_delta
                 row.fills += 1
                 prices[symbol] = price
+                if (currency := converted_currency(symbol, base)) is not None:
+                    rates[currency] = price
             else:
                 _at, _pk, flow_kind, amount, currency = r
                 value = fee_value(amount, currency.upper())

@@ -19,7 +19,14 @@ from django.utils import timezone
 from accounts.models import Account
 from core.amounts import AMOUNT_CONTEXT, q18
 from trades.books.cost import ZERO, Trips
-from trades.books.marks import Price, conversion_symbol, newest_price, price_of_state, states_with_prices
+from trades.books.marks import (
+    Price,
+    conversion_symbols,
+    newest_price,
+    pick,
+    price_of_state,
+    states_with_prices,
+)
 from trades.books.state import book_from_state
 from trades.models import CashFlow, Trade
 
@@ -116,19 +123,21 @@ def cash_flow_totals(account: Account, *, since: datetime | None = None,
 
 
 class Converter:
-    """Converts amounts of other currencies into the base at the newest mark `<CUR><BASE>`."""
+    """Converts amounts of other currencies into the base at the newest mark of the currency in the
+    base, under any of its spellings (`conversion_symbols`: BNBUSDT, BNB/USDT, BNB-USDT, BNB/USDT:USDT)."""
 
     def __init__(self, account: Account, known: dict[str, Price]):
         self.account = account
         self.base = account.base_currency.upper()
         self.known = known
         self.used: dict[str, Price] = {}
+        self.rates: dict[str, Price | None] = {}
 
     def price(self, currency: str) -> Price | None:
-        symbol = conversion_symbol(currency, self.base)
-        if symbol not in self.known:
-            self.known[symbol] = newest_price(self.account, symbol)
-        return self.known[symbol]
+        if currency not in self.rates:
+            symbols = conversion_symbols(currency, self.base)
+            self.rates[currency] = pick([*(self.known.get(s) for s in symbols), newest_price(self.account, symbols)])
+        return self.rates[currency]
 
     def convert(self, amounts: dict[str, Decimal]) -> tuple[Decimal, dict[str, Decimal]]:
         """(Σ converted into the base, {currency: amount} that has no mark)."""

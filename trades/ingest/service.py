@@ -36,7 +36,7 @@ from trades.ingest import bots, journal, lifecycle
 from trades.ingest.formats.legacy import translate as translate_legacy
 from trades.ingest.items import CREATED, DUPLICATE, UPDATED, Item, Problems
 from trades.ingest.keyed import KEYED, KEYED_ORDER, KeyedWriter
-from trades.ingest.validate import check_items
+from trades.ingest.validate import check_items, unknown_field_warnings
 
 # A request that loses a race it cannot settle in place runs again, this many times at most.
 MAX_ATTEMPTS = 4
@@ -53,13 +53,18 @@ PART = 125
 class IngestResult:
     results: list[dict] = field(default_factory=list)  # [{"index", "status", "id"}], in posted order
     counts: dict[str, int] = field(default_factory=lambda: {CREATED: 0, DUPLICATE: 0, UPDATED: 0})
+    # [{"index", "field", "message"}]: fields the items' types do not know, kept in meta (SPEC 4.1 rule 3)
+    warnings: list[dict] = field(default_factory=list)
 
     @property
     def created(self) -> bool:
         return self.counts[CREATED] > 0
 
     def as_dict(self) -> dict:
-        return {"results": self.results, "counts": self.counts}
+        body = {"results": self.results, "counts": self.counts}
+        if self.warnings:
+            body["warnings"] = self.warnings
+        return body
 
 
 @dataclass(frozen=True)
@@ -245,4 +250,5 @@ def _result(items: list[Item]) -> IngestResult:
         result.results.append({"index": item.index, "status": item.outcome,
                                "id": item.posted["id"] if has_id else item.pk})
         result.counts[item.outcome] += 1
+    result.warnings = unknown_field_warnings(items)
     return result
