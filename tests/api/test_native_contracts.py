@@ -165,3 +165,11 @@ def test_a_bnb_fee_is_converted_at_the_newest_mark_of_any_spelling(api, account,
     assert summary["fees"] == "7.18"  # once 4.88: only BNBUSDT was found
     [day] = replay_days(account, until=date(2026, 1, 1))
     assert day.fees == Decimal("7.18")
+
+
+@pytest.mark.parametrize("exec_type", ["Settle", "Delivery", "BustTrade", "AdlTrade"])
+def test_bybit_settlements_liquidations_and_adl_are_fills(api, account, exec_type):
+    message = copy.deepcopy(EXECUTION)
+    message["data"] = [{**message["data"][0], "execType": exec_type}]
+    assert post(api, BYBIT, message).status_code == 201
+    assert Fill.objects.get().meta["exec_type"] == exec_type and not CashFlow.objects.exists()
