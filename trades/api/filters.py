@@ -25,7 +25,9 @@ class TimeField(forms.Field):
         try:
             return parse_time(value, bounded=False)
         except BadValue as exc:
-            raise forms.ValidationError(str(exc))
+            # The message echoes the value sent, which may hold a '%': django-filter formats the
+            # message with `%` (a 500 on `since=%25`), so it is escaped to say the '%' as sent.
+            raise forms.ValidationError(str(exc).replace("%", "%%"))
 
 
 class TimeFilter(django_filters.Filter):
