@@ -64,7 +64,8 @@ CCXT_STRUCTURES = {
         "account": {"type": "string", "description": "Which of the token's accounts (or ?account=)."},
     },
 }
-CCXT_BODY = {"oneOf": [CCXT_STRUCTURES, {"type": "array", "items": CCXT_STRUCTURES}]}
+CCXT_BODY = {"anyOf": [CCXT_STRUCTURES, {"type": "array", "items": CCXT_STRUCTURES},
+                       {**_ANY_OBJECTS, "description": "A bare list: read as `trades` (fetch_my_trades())."}]}
 
 BYBIT_EXAMPLE = {
     "topic": "execution", "id": "386825804_BTCUSDT_140612148849382", "creationTime": 1746270400355,
@@ -101,9 +102,11 @@ class BybitIngest(WriteView):
 class CcxtIngest(WriteView):
     """CCXT unified structures: {"trades": [...]}, {"orders": [...]}, {"positions": [...]}, {"balance": {...}}.
 
-    `trades` (fetch_my_trades) become fills, `orders` orders, `positions` position
-    snapshots, `balance` (fetch_balance) one wallet snapshot per coin. The object may
-    name its `account`, as may `?account=`.
+    `trades` (fetch_my_trades) become fills — quantities in the base asset (contracts × contractSize),
+    a Bybit funding execution a funding cash flow — `orders` orders (status null: open),
+    `positions` position snapshots, `balance` (fetch_balance) one wallet snapshot per coin. A bare
+    list is read as `trades`. Inverse contracts are a 400 naming the symbol. The object may name
+    its `account`, as may `?account=`.
     """
 
     @extend_schema(
