@@ -152,13 +152,20 @@ def _write(request: _Request) -> IngestResult:
         orders = [item for item in account_items if item.type.name == "order"]
         if orders:
             lifecycle.store_orders(account=account, items=orders, received_at=received_at, problems=problems)
+        closes: list[Item] = []  # a run of closes is applied at once (an importer sends thousands)
         for item in account_items:  # a trade's life in the order posted: open (keyed, above), update, close
+            if item.type.name == "trade.close":
+                closes.append(item)
+                continue
+            if closes and item.type.name == "trade.update":
+                lifecycle.close_trades(account=account, items=closes, received_at=received_at, problems=problems)
+                closes = []
             if item.type.name == "trade.update":
                 lifecycle.update_trade(account=account, item=item, received_at=received_at, problems=problems)
-            elif item.type.name == "trade.close":
-                lifecycle.close_trade(account=account, item=item, received_at=received_at, problems=problems)
             elif item.type.name == "log":
                 item.outcome = CREATED
+        if closes:
+            lifecycle.close_trades(account=account, items=closes, received_at=received_at, problems=problems)
         voids = [item for item in account_items if item.type.name == "fill.void"]
         if voids:
             voided[account.pk] = lifecycle.void_fills(account=account, items=voids, received_at=received_at,

@@ -60,7 +60,7 @@ logger = logging.getLogger(__name__)
 
 # Items per record() call. The service works through a call in parts (pipelined on
 # PostgreSQL); bigger calls only add memory, smaller ones add a round of checks per call.
-RECORD_ITEMS = 5000
+RECORD_ITEMS = 1000
 MAX_ROUNDS = 6  # rounds of leaving refused groups out of a part before giving up on it
 # The advisory-lock space of sources: (SOURCE_LOCK, source id) is the lock of one source.
 SOURCE_LOCK = 0x73726373  # "srcs"
