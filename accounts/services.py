@@ -2,6 +2,7 @@
 
 from decimal import Decimal
 
+from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils.text import slugify
@@ -43,13 +44,44 @@ def create_account(
         raise
 
 
+VIEWERS_GROUP = "tradebook viewers"
+# Models a member may read in the admin (their rows scoped to the member's accounts there):
+# every model of these apps but the API tokens, whose admin is the superusers' alone.
+VIEWED_APPS = ("accounts", "trades", "snapshots")
+NOT_VIEWED = {("accounts", "apitoken")}
+
+
+def viewers_group():
+    """The group whose members may view every tradebook model in the admin (read-only): created,
+    and given any model added since, each time access is granted."""
+    from django.contrib.auth.management import create_permissions
+    from django.contrib.auth.models import Group, Permission
+
+    for app_label in VIEWED_APPS:
+        # The permissions exist once migrate has run; tests and fresh databases may not have them yet.
+        create_permissions(apps.get_app_config(app_label), verbosity=0)
+    group, _ = Group.objects.get_or_create(name=VIEWERS_GROUP)
+    wanted = [p for p in Permission.objects.filter(content_type__app_label__in=VIEWED_APPS,
+                                                   codename__startswith="view_").select_related("content_type")
+              if (p.content_type.app_label, p.content_type.model) not in NOT_VIEWED]
+    group.permissions.add(*wanted)
+    return group
+
+
 def grant_access(*, slug: str, username: str) -> Account:
-    """Let a staff user see the account in the admin (members)."""
+    """Let a user see the account in the admin, read-only: a member of the account, staff (to log
+    in to the admin) and in the viewers group (to view its models). Idempotent."""
     account = Account.objects.filter(slug=slug).first()
     if account is None:
-        raise TradebookError(f"no account with slug {slug!r}", field="account")
+        raise TradebookError(f"No account {slug!r}.", field="account")
     user = get_user_model().objects.filter(username=username).first()
     if user is None:
-        raise TradebookError(f"no user named {username!r}", field="user")
-    account.members.add(user)
+        raise TradebookError(f"No user {username!r}: create it first (python manage.py createsuperuser, or the "
+                             "admin's Users page).", field="user")
+    with transaction.atomic():
+        if not user.is_staff:
+            user.is_staff = True
+            user.save(update_fields=["is_staff"])
+        user.groups.add(viewers_group())
+        account.members.add(user)
     return account

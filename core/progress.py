@@ -4,6 +4,10 @@
         for chunk in chunks:
             ...
             bar.advance(len(chunk))
+
+Django styles everything a command writes to `self.stderr` as an error (bold red on a terminal):
+the bar and `note()` write to the stream underneath, unstyled — progress and summaries are not
+errors.
 """
 
 import sys
@@ -16,14 +20,14 @@ class Progress:
     def __init__(self, total: int | None, *, label: str = "", stream=None, min_interval: float = 0.1):
         self.total = total
         self.label = label
-        self.stream = stream if stream is not None else sys.stderr
+        # Django's OutputWrapper would paint the bar as an error: draw on the stream it wraps.
+        self.stream = plain(stream if stream is not None else sys.stderr)
         self.done = 0
         self.min_interval = min_interval
         self.started = time.monotonic()
         self._last = 0.0
         # Only draw on a terminal: in a log file a bar is noise; the command's summary line says what happened.
-        target = getattr(self.stream, "_out", self.stream)
-        self.enabled = bool(getattr(target, "isatty", lambda: False)())
+        self.enabled = bool(getattr(self.stream, "isatty", lambda: False)())
 
     def __enter__(self) -> "Progress":
         return self
@@ -53,9 +57,17 @@ class Progress:
         if not force and now - self._last < self.min_interval:
             return
         self._last = now
-        # OutputWrapper adds a newline unless told otherwise.
-        if hasattr(self.stream, "ending"):
-            self.stream.write(self.render(), ending="")
-        else:
-            self.stream.write(self.render())
+        self.stream.write(self.render())
         self.stream.flush()
+
+
+def plain(stream):
+    """The stream under a Django OutputWrapper (which styles stderr as an error), else the stream."""
+    return getattr(stream, "_out", stream)
+
+
+def note(stream, text: str) -> None:
+    """A summary line on stderr (kept off stdout, which may be a file), unstyled: it is not an error."""
+    target = plain(stream)
+    target.write(text if text.endswith("\n") else text + "\n")
+    target.flush()

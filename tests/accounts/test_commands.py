@@ -72,7 +72,7 @@ def test_issue_token_prints_the_token_alone_on_the_last_line():
 @pytest.mark.django_db
 def test_issue_token_errors_are_clear():
     run("create_account", "--slug", "a", "--name", "A", "--exchange", "bybit")
-    with pytest.raises(CommandError, match="no account with slug zzz"):
+    with pytest.raises(CommandError, match=r"^No account 'zzz'\.$"):
         run("issue_token", "--account", "zzz", "--name", "x")
     run("issue_token", "--account", "a", "--name", "x")
     with pytest.raises(CommandError, match="exists already"):
@@ -95,7 +95,7 @@ def test_grant_access_adds_a_member():
     user = get_user_model().objects.create_user("ann", is_staff=True)
     run("grant_access", "--account", "a", "--user", "ann")
     assert list(Account.objects.get(slug="a").members.all()) == [user]
-    with pytest.raises(CommandError, match="no user named 'bob'"):
+    with pytest.raises(CommandError, match=r"^No user 'bob': create it first"):
         run("grant_access", "--account", "a", "--user", "bob")
-    with pytest.raises(CommandError, match="no account with slug 'b'"):
+    with pytest.raises(CommandError, match=r"^No account 'b'\.$"):
         run("grant_access", "--account", "b", "--user", "ann")

@@ -14,8 +14,7 @@ from trades.admin.tenant import AccountFilter, TenantAdmin
 
 @admin.register(Account)
 class AccountAdmin(admin.ModelAdmin):
-    list_display = ["slug", "name", "exchange", "kind", "base_currency", "capital", "cost_basis", "is_active",
-                    "page_link"]
+    list_display = ["slug", "name", "exchange", "kind", "capital", "cost_basis", "is_active", "page_link"]
     list_display_links = ["slug"]
     list_filter = ["kind", "exchange", "cost_basis", "is_active"]
     search_fields = ["slug", "name", "exchange"]

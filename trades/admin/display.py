@@ -163,7 +163,7 @@ def when(value, *, zone: bool = True, seconds: bool = True) -> str:
 
 
 def duration(value: timedelta | None) -> str:
-    """How long: '3 d 4 h', '5 h 12 min', '42 min', '35 s'."""
+    """How long, as traders write it: '3d 4h', '5h 12m', '42m', '35s'."""
     if value is None:
         return EMPTY
     seconds = int(value.total_seconds())
@@ -173,12 +173,12 @@ def duration(value: timedelta | None) -> str:
     hours, rest = divmod(rest, 3600)
     minutes, secs = divmod(rest, 60)
     if days:
-        return f"{sign}{days} d {hours} h"
+        return f"{sign}{days}d {hours}h"
     if hours:
-        return f"{sign}{hours} h {minutes} min"
+        return f"{sign}{hours}h {minutes}m"
     if minutes:
-        return f"{sign}{minutes} min"
-    return f"{sign}{secs} s"
+        return f"{sign}{minutes}m"
+    return f"{sign}{secs}s"
 
 
 def age(value: datetime | None, now: datetime) -> str:

@@ -23,8 +23,7 @@ from trades.admin.tenant import (
 )
 from trades.models import Attribution, CashFlow, DailyPnl, Event, Fill, Order, PositionState, Signal, Trade
 
-
-SHORT_ID = 18
+SHORT_ID = 16
 
 
 def short_id(text: str) -> str:
@@ -146,8 +145,9 @@ class FillAdmin(KeyedAdmin):
 
 @admin.register(Order)
 class OrderAdmin(KeyedAdmin):
+    list_time_seconds = False
     list_display = ["updated_at", "account", "order_id_shown", "symbol", "side_shown", "order_type", "status",
-                    "quantity", "filled_quantity", "price", "fills_link"]
+                    "quantity", "price", "fills_link"]
     list_filter = [AccountFilter, "status", "side", SymbolFilter, "order_type", BotFilter,
                    period_filter("updated_at", "updated")]
     search_fields = ["external_id", "client_order_id", "symbol"]
@@ -206,8 +206,9 @@ def r_multiple(trade: Trade) -> Decimal | None:
 
 @admin.register(Trade)
 class TradeAdmin(KeyedAdmin):
+    list_time_seconds = False
     list_display = ["entry_time", "account", "trade_id_shown", "symbol", "side_shown", "entry_price",
-                    "exit_price", "pnl_shown", "return_shown", "held", "close_reason", "fills_link"]
+                    "exit_price", "pnl_and_return", "held", "fills_link"]
     list_filter = [AccountFilter, "status", "side", SymbolFilter, "strategy", BotFilter,
                    period_filter("entry_time", "entered")]
     search_fields = ["external_id", "symbol", "order_id"]
@@ -215,8 +216,7 @@ class TradeAdmin(KeyedAdmin):
     fieldsets = [
         (None, {"fields": ["account", "bot", "external_id", "symbol", "side", "status", "strategy", "model",
                            "regime", "confidence"]}),
-        ("Outcome", {"fields": ["pnl_shown", "return_shown", "r_shown", "held", "close_reason", "pnl",
-                                "reported_pnl"]}),
+        ("Outcome", {"fields": ["pnl_shown", "return_shown", "r_shown", "held", "close_reason", "reported_pnl"]}),
         ("Entry", {"fields": ["entry_time", "entry_price", "quantity", "entry_fee", "leverage", "margin",
                               "order_link"]}),
         ("Plan", {"fields": ["sl_price", "tp_price", "trail_percent"]}),
@@ -233,12 +233,20 @@ class TradeAdmin(KeyedAdmin):
     def side_shown(self, obj):
         return _side(obj)
 
-    @admin.display(description="PnL", ordering="pnl")
+    @admin.display(description="PnL (computed at close; else as reported)", ordering="pnl")
     def pnl_shown(self, obj):
         pnl = trade_pnl(obj)
         if pnl is None:
             return display.EMPTY
         return display.toned(display.money(pnl, obj.account.base_currency, signed=True), pnl)
+
+    @admin.display(description="PnL · return", ordering="pnl")
+    def pnl_and_return(self, obj):
+        pnl, value = trade_pnl(obj), trade_return_pct(obj)
+        if pnl is None:
+            return display.num(display.EMPTY)
+        text = f"{display.money(pnl, obj.account.base_currency, signed=True)} · {display.percent(value, signed=True)}"
+        return display.toned(text, pnl)
 
     @admin.display(description="return")
     def return_shown(self, obj):

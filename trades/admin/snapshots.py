@@ -39,6 +39,6 @@ class WalletSnapshotAdmin(SnapshotAdmin):
 
 @admin.register(EquitySnapshot)
 class EquitySnapshotAdmin(SnapshotAdmin):
-    list_display = ["exchange_ts", "account", "source", "bot", "equity", "cash", "positions_value",
-                    "positions_count", "returns_pct"]
+    list_display = ["exchange_ts", "account", "source", "bot", "equity", "positions_value", "positions_count",
+                    "returns_pct"]
     list_filter = [AccountFilter, "source", BotFilter, period_filter("exchange_ts")]

@@ -18,6 +18,7 @@ from django.http import StreamingHttpResponse
 from django.urls import path
 from django.utils import timezone
 from django.utils.functional import cached_property
+from django.utils.html import format_html
 
 from accounts.models import Account, Bot
 from accounts.scope import visible_accounts
@@ -269,6 +270,7 @@ class TenantAdmin(admin.ModelAdmin):
     change_list_template = "admin/tradebook/change_list.html"
     # {amount field: the field naming its currency}; other money is in the account's base currency.
     currency_fields: dict[str, str] = {}
+    list_time_seconds = True  # False where a list reads well to the minute (trades, orders)
 
     def __init__(self, model, admin_site):
         super().__init__(model, admin_site)
@@ -280,10 +282,20 @@ class TenantAdmin(admin.ModelAdmin):
                     name = f"{'col' if table else 'show'}_{field.name}"
                     setattr(self, name, self._displayer(field, table))
                     names[field.name] = name
+        if any(f.name == "bot" for f in model._meta.concrete_fields):
+            self._column["bot"] = "col_bot"
         if any(f.name == "account" for f in model._meta.concrete_fields):
             # Money columns are written in the account's currency: one join, not one query a row.
             related = list(self.list_select_related) if isinstance(self.list_select_related, list | tuple) else []
             self.list_select_related = related if "account" in related else [*related, "account"]
+
+    @admin.display(description="bot", ordering="bot__key")
+    def col_bot(self, obj):
+        if not obj.bot_id:
+            return display.EMPTY
+        key = obj.bot.key
+        short = key if len(key) <= 18 else f"{key[:8]}…{key[-9:]}"
+        return format_html('<span class="tb-id" title="{}">{}</span>', key, short)
 
     def _displayer(self, field, table: bool):
         name = field.name
@@ -293,7 +305,7 @@ class TenantAdmin(admin.ModelAdmin):
             def show(obj):
                 value = getattr(obj, name)
                 if value is None:
-                    return display.EMPTY
+                    return display.num(display.EMPTY)
                 signed = name in SIGNED_FIELDS
                 if name in PERCENT_FIELDS:
                     text = display.percent(value, signed=signed)
@@ -306,7 +318,8 @@ class TenantAdmin(admin.ModelAdmin):
                 return display.toned(text, value) if signed else display.num(text)
         elif isinstance(field, models.DateTimeField):
             def show(obj):
-                return display.when(getattr(obj, name), zone=not table)
+                return display.when(getattr(obj, name), zone=not table,
+                                    seconds=not table or self.list_time_seconds)
         else:
             def show(obj):
                 value = getattr(obj, name)
@@ -319,8 +332,10 @@ class TenantAdmin(admin.ModelAdmin):
 
     # Lists and pages show the displays in place of the raw fields.
     def get_list_display(self, request):
-        return [self._column.get(name, name) if isinstance(name, str) else name
-                for name in super().get_list_display(request)]
+        names = super().get_list_display(request)
+        if AccountFilter.parameter_name in request.GET or len(self.visible_account_ids(request)) == 1:
+            names = [n for n in names if n != "account"] or names  # one account: the column would repeat it
+        return [self._column.get(name, name) if isinstance(name, str) else name for name in names]
 
     def get_list_display_links(self, request, list_display):
         links = super().get_list_display_links(request, list_display)

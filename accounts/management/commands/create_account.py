@@ -1,5 +1,6 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
+from accounts.management.lookup import command_error
 from accounts.models import Account
 from accounts.services import create_account
 from core.errors import TradebookError
@@ -24,7 +25,7 @@ class Command(BaseCommand):
                 base_currency=o["base_currency"], initial_capital=o["initial_capital"], cost_basis=o["cost_basis"],
             )
         except TradebookError as exc:
-            raise CommandError(str(exc))
+            raise command_error(exc)
         self.stdout.write(
             f"Created account {account.slug} ({account.kind}, {account.exchange}, "
             f"{account.initial_capital} {account.base_currency}, {account.cost_basis} cost)."

@@ -1,5 +1,6 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
+from accounts.management.lookup import command_error
 from accounts.tokens import revoke_token
 from core.errors import TradebookError
 
@@ -14,5 +15,5 @@ class Command(BaseCommand):
         try:
             token = revoke_token(name=o["name"])
         except TradebookError as exc:
-            raise CommandError(str(exc))
+            raise command_error(exc)
         self.stdout.write(f"Revoked token {token.name!r} (revoked at {token.revoked_at:%Y-%m-%d %H:%M:%S} UTC).")

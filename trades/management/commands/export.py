@@ -6,6 +6,7 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.management.lookup import account_named
+from core.progress import note
 from trades.management import exporting
 
 
@@ -43,5 +44,5 @@ class Command(BaseCommand):
             if out is not None:
                 out.close()
         # The summary goes to stderr so that stdout stays a clean file.
-        self.stderr.write(f"Exported {count} {'lines' if o['format'] == 'jsonl' else 'rows'} of {o['what']} "
+        note(self.stderr, f"Exported {count} {'lines' if o['format'] == 'jsonl' else 'rows'} of {o['what']} "
                           f"of {account.slug}" + (f" to {target}." if target else "."))

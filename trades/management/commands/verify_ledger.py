@@ -4,6 +4,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
+from accounts.management.lookup import accounts_named
 from accounts.models import Account
 from core.progress import Progress
 from trades.books.verify import Verification, verify_account
@@ -23,13 +24,10 @@ class Command(BaseCommand):
                             help="Recompute the symbols that differ (still exits 1: the difference was real).")
 
     def handle(self, *args, **o):
-        accounts = Account.objects.order_by("slug")
         if o["account"]:
-            accounts = accounts.filter(slug__in=o["account"])
-            missing = sorted(set(o["account"]) - set(accounts.values_list("slug", flat=True)))
-            if missing:
-                raise CommandError(f"No account {', '.join(missing)}.")
-        accounts = list(accounts)
+            accounts = sorted(accounts_named(o["account"]), key=lambda a: a.slug)
+        else:
+            accounts = list(Account.objects.order_by("slug"))
         total = Fill.objects.filter(account__in=accounts, voided_at__isnull=True).count()
         result = Verification()
         started = time.monotonic()
