@@ -20,6 +20,7 @@ from django.db.models.functions import Coalesce
 from psycopg import sql
 
 from accounts.models import Account
+from core.sql.reads import copy_out
 from trades.models import Fill, Trade
 
 # The columns of a streamed row, in order; `attribution` adds the fill's bot id (0: none) and the
@@ -88,12 +89,6 @@ def fill_rows(account: Account, symbols: Sequence[str] | None = None, *, by_time
     yield from qs.order_by(*order).values_list(*ROW_COLUMNS, "bot_key", "strategy_of_trade").iterator(chunk_size=20000)
 
 
-# How COPY hands each column over: amounts as Decimal, everything else as text (converted
-# by the caller only where needed: an id or a time is parsed once per book, not per fill).
-_COPY_TYPES = {"price": "numeric", "quantity": "numeric", "fee": "numeric", "reported_pnl": "numeric",
-               "bot_id": "int8"}
-
-
 def _copy_rows(account: Account, symbols, order: Sequence[str], before, attribution: bool) -> Iterator[tuple]:
     f = sql.Identifier("f")
     where = [sql.SQL("{}.account_id = {}").format(f, sql.Literal(account.pk)), sql.SQL("f.voided_at IS NULL")]
@@ -101,7 +96,6 @@ def _copy_rows(account: Account, symbols, order: Sequence[str], before, attribut
         where.append(sql.SQL("f.symbol = ANY({})").format(sql.Literal(list(symbols))))
     if before is not None:
         where.append(sql.SQL("f.executed_at < {}").format(sql.Literal(before)))
-    columns = ROW_COLUMNS + (ATTRIBUTION_COLUMNS if attribution else ())
     select = [sql.SQL("f.{}").format(sql.Identifier(c)) for c in ROW_COLUMNS]
     fees = ROW_COLUMNS.index("other_fees")
     select[fees] = sql.SQL("NULLIF(f.other_fees, '[]'::jsonb)")  # most fills pay one fee
@@ -113,10 +107,9 @@ def _copy_rows(account: Account, symbols, order: Sequence[str], before, attribut
     query = sql.SQL("COPY (SELECT {} FROM {} WHERE {} ORDER BY {}) TO STDOUT").format(
         sql.SQL(", ").join(select), source, sql.SQL(" AND ").join(where),
         sql.SQL(", ").join(sql.SQL("f.{}").format(sql.Identifier(c)) for c in order))
-    connection.ensure_connection()
-    with connection.connection.cursor() as cursor, cursor.copy(query) as copy:
-        copy.set_types([_COPY_TYPES.get(c, "text") for c in columns])
-        for row in copy.rows():
-            if row[fees] is not None:
-                row = (*row[:fees], json.loads(row[fees]), *row[fees + 1:])
-            yield row
+    # Amounts become Decimal; ids and times stay text (a book converts its last fill's only).
+    for symbol, pk, side, price, quantity, fee, fee_currency, other_fees, at, reported, *rest in copy_out(query):
+        row = (symbol, pk, side, Decimal(price), Decimal(quantity), Decimal(fee), fee_currency,
+               None if other_fees is None else json.loads(other_fees), at,
+               None if reported is None else Decimal(reported))
+        yield row + (int(rest[0]), rest[1]) if rest else row
