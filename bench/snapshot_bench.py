@@ -3,7 +3,7 @@
     .venv/bin/python bench/snapshot_bench.py [--accounts 1000] [--positions 20] [--concurrency 2]
 
 Creates (drops first) a dedicated database (BENCH_DATABASE_URL, default
-postgres://postgres@127.0.0.1:5432/h3_bench_snap), fills it fast with bulk_create
+postgres://postgres@127.0.0.1:5432/bench_snap), fills it fast with bulk_create
 (accounts, PositionState rows, one mark per position), then times
 
 1. the reference: the same round in-line, one process, no broker (snapshot_now's path);
@@ -11,14 +11,10 @@ postgres://postgres@127.0.0.1:5432/h3_bench_snap), fills it fast with bulk_creat
    filesystem broker if Redis does not answer): from sending `snapshots.round` to the
    last account's equity snapshot committed.
 
-Target: < 10 s for (2). The figures depend on the machine and on what else runs on it.
-On the shared 2-core development machine (Nov 2026), quiet (load ≈ 1): 4.0–4.1 s in-line and
-3.8 s on two workers since the seventh session (from 9.9 s and 6.8 s before it; 8.4–11.2 s on
-two workers in the host's slow phases). Per account: ~2.6 ms CPU for the books' valuation
-(its states-with-marks query compiled once), ~1 ms for the write (the interval's claim and
-the positions by column, one statement each), plus Celery's per-task overhead; the two
-workers share the two cores with PostgreSQL and Redis, and finish the round only a little
-faster than one process in-line.
+Target: < 10 s for (2), printed with its ratio to (1). Per account the round costs the
+books' valuation (one query for the states with their marks), the write (the interval's
+claim and the positions by column, one statement each) and Celery's per-task overhead; the
+two workers share the two cores with PostgreSQL and Redis.
 """
 
 from __future__ import annotations
@@ -36,7 +32,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/h3_bench_snap"
+DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/bench_snap"
 REDIS_URL = "redis://127.0.0.1:6379/14"
 
 
