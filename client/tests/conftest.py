@@ -70,9 +70,14 @@ def tradebook() -> Iterator[Tradebook]:
 
 @pytest.fixture
 def running(tradebook: Tradebook) -> Tradebook:
-    """The server, started again if a test before left it stopped."""
-    if tradebook.process is None:
-        tradebook.start()
+    """The server, started again if a test before left it stopped (or it died): one test's
+    failure must not leave the next ones retrying against nothing until they time out."""
+    if not tradebook.healthy():
+        tradebook.stop()
+        try:
+            tradebook.start()
+        except RuntimeError as exc:
+            pytest.fail(f"tradebook does not start: {exc}", pytrace=False)
     return tradebook
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from conftest import total
 
-from tradebook_client import Client
+from tradebook_client import Client, Unavailable
 
 HERE = Path(__file__).resolve().parent
 T0 = 1_765_000_000
@@ -40,20 +40,26 @@ def test_tradebook_stopped_in_the_middle_of_10000_fills_from_4_threads(account, 
 
     client = Client(account.url, account.token, spool=spool, batch_size=250, flush_interval=0.2, backoff=0.1,
                     max_backoff=1.0)
-    workers = [threading.Thread(target=post, args=(k, client)) for k in range(threads)]
-    for worker in workers:
-        worker.start()
-    while sum(queued) < 3000:
-        time.sleep(0.01)
-    server.stop(how)
-    down_at = sum(queued)
-    time.sleep(1.5)
-    assert sum(queued) > down_at  # the bot went on queueing while tradebook was down
-    server.start()
-    for worker in workers:
-        worker.join()
-    result = client.close(timeout=120)
-    assert result.pending == 0 and client.rejected() == []
+    workers = [threading.Thread(target=post, args=(k, client), daemon=True) for k in range(threads)]
+    try:
+        for worker in workers:
+            worker.start()
+        while sum(queued) < 3000:
+            time.sleep(0.01)
+        server.stop(how)
+        down_at = sum(queued)
+        time.sleep(1.5)
+        assert sum(queued) > down_at  # the bot went on queueing while tradebook was down
+        server.start()
+        for worker in workers:
+            worker.join()
+        result = client.close(timeout=120)
+        assert result.pending == 0 and client.rejected() == []
+    finally:
+        try:  # after a failure, stop the client rather than leave it retrying through the next tests
+            client.close(timeout=5)
+        except Unavailable:
+            pass
 
     fills = account.fills(symbol="ETHUSDT")
     assert len(fills) == 10_000

@@ -117,14 +117,32 @@ class Tradebook:
         gunicorn = Path(sys.executable).with_name("gunicorn")
         log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
+            # gunicorn as in production; its control socket (one path per user) is left to other servers.
             [str(gunicorn), "tradebook.wsgi", "--bind", f"127.0.0.1:{self.port}", "--workers", str(self.workers),
-             "--graceful-timeout", "5"],
+             "--graceful-timeout", "5", *self._no_control_socket()],
             cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
         log.close()
         if wait:
             self.wait_ready()
         return self
+
+    @staticmethod
+    def _no_control_socket() -> List[str]:
+        """gunicorn 25+ opens a control socket at one path per user: servers of concurrent test runs
+        would take it from each other. Older gunicorns have no such option."""
+        gunicorn = Path(sys.executable).with_name("gunicorn")
+        out = subprocess.run([str(gunicorn), "--help"], capture_output=True, text=True).stdout
+        return ["--no-control-socket"] if "--no-control-socket" in out else []
+
+    def healthy(self) -> bool:
+        if self.process is None or self.process.poll() is not None:
+            return False
+        try:
+            with urllib.request.urlopen(f"{self.url}/healthz", timeout=5) as answer:
+                return answer.status == 200
+        except (OSError, urllib.error.URLError):
+            return False
 
     def wait_ready(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
