@@ -3,7 +3,7 @@
 from django.contrib import admin, messages
 from django.utils.html import format_html
 
-from trades.admin.tenant import TenantAdmin, pretty_json
+from trades.admin.tenant import TenantAdmin
 from trades.models import Source
 from trades.sources.sync import describe, sync_source
 
@@ -23,8 +23,8 @@ class SourceAdmin(TenantAdmin):
                     "error_count", "last_error_shown"]
     list_filter = ["account", "kind", "enabled"]
     search_fields = ["name", "location"]
-    readonly_fields = ["where", "cursor_shown", "created_at", "last_sync_at", "last_success_at", "lag",
-                       "last_error", "error_count"]
+    readonly_fields = ["where", "cursor", "created_at", "last_sync_at", "last_success_at", "lag", "last_error",
+                       "error_count"]
     fields = ["name", "account", "kind", "location", "enabled", *readonly_fields]
     actions = [sync_now]
 
@@ -43,14 +43,11 @@ class SourceAdmin(TenantAdmin):
     def where(self, obj):
         return describe(obj) if obj.pk else ""
 
-    @admin.display(description="cursor")
-    def cursor_shown(self, obj):
-        return pretty_json(obj.cursor)
-
     def get_readonly_fields(self, request, obj=None):
         # The location holds a database URL with its password: once added it is shown without
         # it (`reads`), and changed only by removing and adding the source.
-        return [*self.readonly_fields, "location"] if obj is not None else self.readonly_fields
+        fields = super().get_readonly_fields(request, obj)
+        return [*fields, "location"] if obj is not None else fields
 
     def get_fields(self, request, obj=None):
         if obj is None:
