@@ -16,11 +16,12 @@ the database's unique keys, not beat's uniqueness.
 """
 
 import os
+import time
 from datetime import UTC, datetime, timedelta
 
 from celery import Celery
 from celery.schedules import crontab, schedstate, schedule
-from celery.signals import before_task_publish, task_postrun, task_prerun
+from celery.signals import before_task_publish, setup_logging, task_postrun, task_prerun, worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tradebook.settings")
 
@@ -100,3 +101,65 @@ def close_old_connections(sender=None, **_kwargs) -> None:
     from django.db import close_old_connections as django_close_old_connections
 
     django_close_old_connections()
+
+
+@setup_logging.connect
+def log_as_django_says(loglevel=None, **_kwargs) -> None:
+    """Workers and beat log as the web does (settings.LOGGING: one JSON object per line) instead of
+    Celery's own format; `--loglevel` still sets the level."""
+    import logging
+    import logging.config
+
+    from django.conf import settings
+
+    logging.config.dictConfig(settings.LOGGING)
+    if loglevel:
+        logging.getLogger().setLevel(loglevel)
+
+
+# Task start times by task id, in the process running them (a pool process runs one at a time; a
+# thread pool several).
+_started: dict[str, float] = {}
+
+
+@task_prerun.connect
+def _task_started(task_id=None, **_kwargs) -> None:
+    if task_id:
+        _started[task_id] = time.perf_counter()
+
+
+@task_postrun.connect
+def _task_ended(task_id=None, task=None, state=None, **_kwargs) -> None:
+    """Each task's outcome and duration, into the metrics (core.metrics): SUCCESS, FAILURE, RETRY…"""
+    from core import metrics
+
+    started = _started.pop(task_id, None)
+    name = getattr(task, "name", None) or "unknown"
+    metrics.TASKS.labels(task=name, outcome=(state or "unknown").lower()).inc()
+    if started is not None:
+        metrics.TASK_DURATION.labels(task=name).observe(time.perf_counter() - started)
+
+
+@worker_ready.connect
+def _serve_metrics(**_kwargs) -> None:
+    """CELERY_METRICS_PORT: the worker serves its machine's metrics folder (PROMETHEUS_MULTIPROC_DIR,
+    where its pool processes write) on that port, without authentication (firewall it), for a
+    machine that runs workers and no web process."""
+    import logging
+
+    from django.conf import settings
+
+    from core import metrics
+
+    if not settings.CELERY_METRICS_PORT:
+        return
+    if not metrics.MULTIPROCESS:
+        # The tasks run in the pool's processes: the main process alone has nothing to show.
+        logging.getLogger(__name__).warning("CELERY_METRICS_PORT is set but PROMETHEUS_MULTIPROC_DIR is not: "
+                                            "no metrics are served")
+        return
+    from prometheus_client import CollectorRegistry, multiprocess, start_http_server
+
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    start_http_server(settings.CELERY_METRICS_PORT, registry=registry)

@@ -128,6 +128,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: the request id, the metrics of every answer, a 503 for a database that is away.
+    "trades.api.middleware.RequestMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -190,9 +192,19 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # One JSON object per line, with the request id of the request it belongs to (core.logs).
+    "formatters": {"json": {"()": "core.logs.JsonFormatter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+
+# --- Metrics (GET /metrics, Prometheus' text format) ----------------------
+# A scraper sends `Authorization: Bearer <METRICS_TOKEN>`; without it only a logged-in staff
+# user may read /metrics. Each process's samples go to PROMETHEUS_MULTIPROC_DIR (read by
+# prometheus-client itself from the environment; gunicorn.conf.py gives gunicorn one).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# A Celery worker serves its machine's metrics folder on this port (0: it does not).
+CELERY_METRICS_PORT = _typed("CELERY_METRICS_PORT", int, 0)
 
 # --- The bot API ----------------------------------------------------------
 API_MAX_ITEMS = _typed("API_MAX_ITEMS", int, 10_000)

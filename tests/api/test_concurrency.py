@@ -9,6 +9,7 @@ import threading
 import pytest
 from django.db import connection
 
+from core.errors import TradebookError
 from tests.api.write_helpers import fill, post
 from tests.conftest import client_for
 from tests.factories import make_account
@@ -145,7 +146,8 @@ def test_retries_are_bounded(alpha_clients, monkeypatch):
         raise OperationalError("could not serialize access") from type("E", (Exception,), {"sqlstate": "40001"})()
 
     monkeypatch.setattr(bots, "register_bots", always)
-    with pytest.raises(OperationalError):
+    with pytest.raises(TradebookError) as raised:  # the API's 503: send it again
         service.record(accounts=[account], items=[fill(1)], item_type="fill")
+    assert raised.value.status == 503
     assert calls["n"] == service.MAX_ATTEMPTS
     assert Fill.objects.count() == 0

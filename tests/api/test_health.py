@@ -54,6 +54,7 @@ def test_readyz_names_the_database_when_it_is_down(client, embedded_broker):
         conn.cursor.side_effect = OperationalError("could not connect to server")
         response = client.get("/readyz")
     assert response.status_code == 503
+    assert response["Retry-After"] == "2"
     assert response.json() == {"status": "unavailable",
                                "down": {"database": "OperationalError: could not connect to server"}}
 

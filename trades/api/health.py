@@ -1,4 +1,5 @@
-"""/healthz: the process is up. /readyz: the database and the broker answer (503 naming what is down).
+"""/healthz: the process is up. /readyz: the database and the broker answer (503 naming what is
+down, with Retry-After, never a 500: a database that is away is what this reports).
 
 The broker check follows CELERY_BROKER_URL: the embedded filesystem broker is
 ready when its folders exist and take a file; Redis or RabbitMQ when a connection
@@ -8,12 +9,15 @@ answer quickly, never hang on a dead broker).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 
 from django.conf import settings
 from django.db import connection
 from django.http import JsonResponse
+
+from trades.api.errors import RETRY_AFTER
 
 BROKER_CHECK_TIMEOUT = 2.0
 
@@ -31,7 +35,9 @@ def readyz(request):
     if broker:
         problems["broker"] = broker
     if problems:
-        return JsonResponse({"status": "unavailable", "down": problems}, status=503)
+        response = JsonResponse({"status": "unavailable", "down": problems}, status=503)
+        response["Retry-After"] = str(RETRY_AFTER)
+        return response
     return JsonResponse({"status": "ok"})
 
 
@@ -41,6 +47,10 @@ def check_database() -> str | None:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
     except Exception as exc:  # any failure means "not ready"; say which
+        # A connection that failed is not kept for the next probe: that one connects afresh and
+        # says ready as soon as the database is back.
+        with contextlib.suppress(Exception):
+            connection.close()
         return _describe(exc)
     return None
 

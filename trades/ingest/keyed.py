@@ -56,6 +56,57 @@ KEYED: dict[str, Keyed] = {
 KEYED_ORDER = ("fill", "cashflow", "mark", "position", "wallet", "equity", "signal", "trade.open")
 
 
+# --- the lock order -------------------------------------------------------------
+
+def _posted_key_names() -> dict[str, tuple[str, ...]]:
+    """Per keyed type, the posted fields its key is made of (`id` for external_id, `bot` for bot_id)."""
+    from trades.ingest.schema import ITEM_TYPES
+
+    out = {}
+    for type_name, spec in KEYED.items():
+        posted = {f.attname: f.name for f in ITEM_TYPES[type_name].fields}
+        out[type_name] = tuple("bot" if att == "bot_id" else posted.get(att, att) for att in spec.key)
+    return out
+
+
+_KEY_NAMES: dict[str, tuple[str, ...]] | None = None
+_RANK = {name: rank for rank, name in enumerate(KEYED_ORDER)}
+
+
+def lock_order(posted: Sequence, item_type: str | None) -> list[int]:
+    """The indexes of a request's items in the one order every request checks and writes them in:
+    keyed items by type (KEYED_ORDER), then by their key as posted; everything else after them,
+    as posted.
+
+    An INSERT … ON CONFLICT that meets a key another open transaction inserted waits for it
+    to end. Two requests of the same items that inserted them in different orders (different
+    request sizes, shuffled, split into parts) could each wait for the other — a deadlock.
+    Inserted in one order, the first shared key decides who waits and the other runs through.
+    The order is the posted key's text: a function of each item alone, so any two requests
+    agree on it, and known before the items are checked, so the parts are still sent while
+    the next is checked. (Only a key written differently in two requests — an id 5 and "5.0",
+    a time as epoch and as ISO — can sort differently; the database breaks such a rare
+    deadlock and the request runs again.)"""
+    global _KEY_NAMES
+    if _KEY_NAMES is None:
+        _KEY_NAMES = _posted_key_names()
+    others = len(KEYED_ORDER)
+
+    def key(index: int) -> tuple:
+        raw = posted[index]
+        if not isinstance(raw, dict):
+            return (others, ())
+        type_name = item_type or raw.get("type")
+        names = _KEY_NAMES.get(type_name) if isinstance(type_name, str) else None
+        if names is None:
+            return (others, ())
+        if type_name == "equity" and raw.get("bot") is None:
+            names = ("bot_id", "exchange_ts")
+        return (_RANK[type_name], tuple("" if raw.get(n) is None else str(raw.get(n)) for n in names))
+
+    return sorted(range(len(posted)), key=key)
+
+
 # --- comparing ----------------------------------------------------------------
 
 def _comparable(attname: str, value):
@@ -184,9 +235,9 @@ class KeyedWriter:
                 self.repeats.append(item)
         # Insert first, read back later only the keys that were not inserted: a new item (the
         # common case) costs its share of one statement. A key we did not get exists —
-        # committed earlier, or by a concurrent writer ON CONFLICT waited for. Each part's rows
-        # go in key order, so two requests of the same items take their row locks in one order.
-        new.sort(key=lambda i: tuple(map(str, i.key)))
+        # committed earlier, or by a concurrent writer ON CONFLICT waited for. The rows go in
+        # the order the items came: the request's lock order (`lock_order`), the same for
+        # every request, so two requests of the same items never wait on each other in a circle.
         for part, keyed in ((new, True), (keyless, False)):
             if part:
                 rows = [_row_values(item, spec, self.received_at) for item in part]

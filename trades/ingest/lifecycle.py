@@ -98,6 +98,16 @@ def store_orders(*, account: Account, items: list[Item], received_at: datetime, 
 
 # --- trades -------------------------------------------------------------------
 
+def lock_trades(*, account: Account, items: list[Item]) -> None:
+    """Lock every trade these updates and closes name, in key order, before any is applied in
+    posted order: two requests changing the same trades in different orders then wait for
+    each other at the first shared one instead of each holding one the other wants."""
+    keys = sorted({item.values["external_id"] for item in items})
+    if len(keys) > 1:
+        list(Trade.objects.select_for_update().filter(account=account, external_id__in=keys)
+             .order_by("external_id").values_list("pk", flat=True))
+
+
 def _lock_trade(account: Account, item: Item, problems: Problems) -> Trade | None:
     trade = Trade.objects.select_for_update().filter(account=account, external_id=item.values["external_id"]).first()
     if trade is None:

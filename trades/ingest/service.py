@@ -16,7 +16,9 @@ A request, top to bottom (`_write`):
 
 Any problem rolls the whole request back. A race the request cannot settle in place (a
 deadlock, a serialization failure, an order created concurrently) runs it again, a few
-times at most.
+times at most; past that it is a 503 (send it again), never a 500. Every request takes its
+locks in one order (`keyed.lock_order`, then orders, trades and position states by key),
+so races of the same items end in a wait, seldom in a deadlock.
 """
 
 from collections import defaultdict
@@ -29,18 +31,21 @@ from django.db import DataError, IntegrityError, OperationalError, connection, t
 from django.utils import timezone
 
 from accounts.models import Account, ApiToken
+from core import metrics
 from core.errors import TradebookError
+from core.sql.faults import BUSY_MESSAGES, DEADLOCK, busy_reason, is_collision, sqlstate
 from core.sql.statements import pipelined
 from trades import books
 from trades.ingest import bots, journal, lifecycle
 from trades.ingest.formats.legacy import translate as translate_legacy
 from trades.ingest.items import CREATED, DUPLICATE, UPDATED, Item, Problems
-from trades.ingest.keyed import KEYED, KEYED_ORDER, KeyedWriter
+from trades.ingest.keyed import KEYED, KEYED_ORDER, KeyedWriter, lock_order
+from trades.ingest.schema import ITEM_TYPES
 from trades.ingest.validate import check_items, unknown_field_warnings
 
-# A request that loses a race it cannot settle in place runs again, this many times at most.
+# A request that loses a race it cannot settle in place (a deadlock, a serialization failure, an
+# order created concurrently) runs again, this many times in all; then it is a 503.
 MAX_ATTEMPTS = 4
-TRANSIENT_SQLSTATES = {"40001", "40P01"}  # serialization_failure, deadlock_detected
 NUMERIC_OUT_OF_RANGE = "22003"  # PostgreSQL's numeric field overflow; core.fields.NumericOverflow on SQLite
 
 # A request is checked and sent in parts of this many items: on PostgreSQL the server
@@ -88,7 +93,8 @@ def record(
     *, accounts: Sequence[Account], items: Sequence[Any], token: ApiToken | None = None, channel: str = "api",
     item_type: str | None = None, default_account: Account | None = None,
 ) -> IngestResult:
-    """Write `items` for the caller whose scope is `accounts`; raise TradebookError (400/404/409).
+    """Write `items` for the caller whose scope is `accounts`; raise TradebookError (400/404/409,
+    503 when concurrent writes keep colliding) or the database's error when it is away.
 
     `item_type` is the endpoint's type; None means each item names its `type` (older
     JSONL lines are translated first). `default_account` (e.g. `?account=`) is used for
@@ -96,6 +102,27 @@ def record(
     """
     request = _Request(items=items, accounts=accounts, item_type=item_type, default_account=default_account,
                        token=token, channel=channel)
+    try:
+        result = _record(request)
+    except Exception as exc:
+        status = exc.status if isinstance(exc, TradebookError) else 503 if busy_reason(exc) else None
+        if status is not None:
+            metrics.count_items(_type_names(request), [str(status)] * len(request.items))
+        raise
+    metrics.count_items(_type_names(request), [r["status"] for r in result.results])
+    return result
+
+
+def _type_names(request: _Request) -> list[str]:
+    """Each posted item's type, for the metrics: the endpoint's, or the one the item names (a
+    name no type has, e.g. an older JSONL line's, is "other": a label's values stay few)."""
+    if request.item_type is not None:
+        return [request.item_type] * len(request.items)
+    names = [raw.get("type") if isinstance(raw, dict) else None for raw in request.items]
+    return [name if isinstance(name, str) and name in ITEM_TYPES else "other" for name in names]
+
+
+def _record(request: _Request) -> IngestResult:
     attempt = 0
     while True:
         attempt += 1
@@ -116,18 +143,16 @@ def record(
                 raise TradebookError(f"a value computed from these items does not fit numeric(38,18): {exc}")
             raise TradebookError(f"the database refused a value of these items: {exc}")
         except (lifecycle.RetryRequest, OperationalError) as exc:
-            if outer or attempt >= MAX_ATTEMPTS or not _transient(exc):
-                if isinstance(exc, lifecycle.RetryRequest):
-                    raise TradebookError("concurrent writes of the same items; retry the request", status=409)
-                raise
+            race = isinstance(exc, lifecycle.RetryRequest)
+            if outer or not (race or is_collision(exc)):
+                raise  # inside a caller's transaction its caller decides; anything else is not a race
+            if attempt >= MAX_ATTEMPTS:
+                # Not the caller's fault and not a conflict (a 409 would tell a client to set the
+                # items aside): the same request later will find the race over.
+                raise TradebookError(BUSY_MESSAGES["contention"], status=503)
+            metrics.DATABASE_RETRIES.labels(
+                reason="race" if race else "deadlock" if sqlstate(exc) == DEADLOCK else "serialization").inc()
             # The next attempt checks the items afresh: nothing of this one is kept.
-
-
-def _transient(exc: Exception) -> bool:
-    if isinstance(exc, lifecycle.RetryRequest):
-        return True
-    cause = exc.__cause__
-    return getattr(cause, "sqlstate", None) in TRANSIENT_SQLSTATES or "database is locked" in str(exc)
 
 
 def _default_source(channel: str) -> str:
@@ -153,6 +178,9 @@ def _write(request: _Request) -> IngestResult:
         if orders:
             lifecycle.store_orders(account=account, items=orders, received_at=received_at, problems=problems)
         closes: list[Item] = []  # a run of closes is applied at once (an importer sends thousands)
+        changes = [item for item in account_items if item.type.name in ("trade.update", "trade.close")]
+        if changes:
+            lifecycle.lock_trades(account=account, items=changes)
         for item in account_items:  # a trade's life in the order posted: open (keyed, above), update, close
             if item.type.name == "trade.close":
                 closes.append(item)
@@ -223,11 +251,16 @@ def _check_and_send(request: _Request, *, received_at: datetime,
     source = _default_source(request.channel)
     writers: dict[tuple[int, str], KeyedWriter] = {}
     posted = request.items
+    # Checked and sent in the one lock order of every request (see keyed.lock_order), each item
+    # keeping its posted index; put back in posted order below.
+    order = lock_order(posted, request.item_type) if len(posted) > 1 else None
     with pipelined(len(posted) > PART):
         for start in range(0, len(posted), PART):
-            part = check_items(posted[start:start + PART], item_type=request.item_type, accounts=request.accounts,
+            indexes = None if order is None else order[start:start + PART]
+            part = check_items(posted[start:start + PART] if indexes is None else [posted[i] for i in indexes],
+                               item_type=request.item_type, accounts=request.accounts,
                                default_account=request.default_account, translate=request.translate,
-                               start=start, problems=problems, source=source)
+                               start=start, problems=problems, source=source, indexes=indexes)
             items.extend(part)
             if problems:
                 continue  # the rest is checked, not sent: every error at once, nothing written
@@ -236,9 +269,11 @@ def _check_and_send(request: _Request, *, received_at: datetime,
             for item in part:
                 if item.type.name in KEYED:
                     keyed[(item.account.pk, item.type.name)].append(item)
-            # One lock order for every request: by account, then type (KEYED_ORDER), then key.
+            # One lock order for every request: by type (KEYED_ORDER), then account, then key (the
+            # items' order). Keys are per account, so each account's rows go in (type, key) order
+            # whichever part they fall in.
             for (account_id, type_name), group in sorted(keyed.items(),
-                                                         key=lambda e: (e[0][0], KEYED_ORDER.index(e[0][1]))):
+                                                         key=lambda e: (KEYED_ORDER.index(e[0][1]), e[0][0])):
                 writer = writers.get((account_id, type_name))
                 if writer is None:
                     writer = writers[(account_id, type_name)] = KeyedWriter(
@@ -247,6 +282,8 @@ def _check_and_send(request: _Request, *, received_at: datetime,
     problems.raise_any()
     for writer in writers.values():
         writer.finish()
+    if order is not None:
+        items.sort(key=lambda item: item.index)  # results, lives and the journal go in posted order
     return items, list(writers.values())
 
 

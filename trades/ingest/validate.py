@@ -261,16 +261,17 @@ def _shown(name) -> str:
 def check_items(
     items: Sequence[Any], *, item_type: str | None, accounts: Sequence[Account], problems: Problems,
     default_account: Account | None = None, translate: Callable[[dict], dict] | None = None,
-    start: int = 0, source: str = "bot",
+    start: int = 0, source: str = "bot", indexes: Sequence[int] | None = None,
 ) -> list[Item]:
     """Check every item; what is wrong goes to `problems` (400, or 404 for an account outside
     the caller's scope). `start` is the index of the first of these items in the request
-    (checked in parts); `source` is a fill's source where it names none."""
+    (checked in parts); `indexes`, where given, is each item's own index in the request (items
+    checked in another order than posted); `source` is a fill's source where it names none."""
     checked: list[Item] = []
     fixed_type = ITEM_TYPES.get(item_type) if item_type else None
     if item_type and fixed_type is None:
         raise ValueError(f"unknown item type {item_type!r}")
-    for index, raw in enumerate(items, start):
+    for index, raw in (enumerate(items, start) if indexes is None else zip(indexes, items, strict=True)):
         if not isinstance(raw, dict):
             problems.add(index, None, "each item must be a JSON object")
             continue
