@@ -16,7 +16,7 @@ FAULTS_CRASH_GRACE [60]; FAULTS_REPLAY_FILLS [10000], FAULTS_REPLAY_CLIENTS [8];
 FAULTS_SAME_FILLS [3000]; FAULTS_CELERY_INTERVAL [2], FAULTS_CELERY_SECONDS [40],
 FAULTS_CELERY_KILLS [4], FAULTS_CELERY_DOWN [3], FAULTS_CELERY_ALL_DOWN [5],
 FAULTS_CELERY_VISIBILITY_TIMEOUT [6], FAULTS_REDIS_DB [2 + pid % 13].
-GET /metrics: FAULTS_REQUIRE_METRICS=1 makes its absence (404) a failure;
+GET /metrics: required (FAULTS_REQUIRE_METRICS=0 tolerates its absence, a 404);
 FAULTS_METRICS_FAMILIES names the families it must declare (tests/faults/test_crash.py).
 FAULTS_PG_BIN: the PostgreSQL server binaries (default: the newest /usr/lib/postgresql/*/bin).
 """

@@ -309,6 +309,9 @@ def deadlocks_in(log_text: str) -> dict:
 # --- the application ------------------------------------------------------------------------
 
 
+METRICS_TOKEN = "faults-metrics"
+
+
 def app_env(database_url: str, data_dir: Path, **extra: str) -> dict:
     """The environment of every tradebook process the suite starts (production-like settings)."""
     env = {k: v for k, v in os.environ.items()
@@ -322,6 +325,7 @@ def app_env(database_url: str, data_dir: Path, **extra: str) -> dict:
         # The app's own files (embedded broker folders, static) go to the test's folder, not ./data.
         "TRADEBOOK_DATA_DIR": str(data_dir),
         "PYTHONUNBUFFERED": "1",
+        "METRICS_TOKEN": METRICS_TOKEN,  # GET /metrics with this bearer token
     })
     env.update(extra)
     return env
@@ -482,6 +486,13 @@ def server_errors_in_log(text: str) -> Counter:
     errors: Counter = Counter()
     lines = text.splitlines()
     exception_line = re.compile(r"^([A-Za-z_][\w.]*(Error|Exception|Failure|Exit|Interrupt|Warning)[\w.]*)(: .*)?$")
+    for line in lines:  # the app's log lines are JSON objects (core.logs), the exception in one field
+        if line.startswith("{") and '"Internal Server Error: ' in line:
+            with contextlib.suppress(ValueError):
+                entry = json.loads(line)
+                path = entry.get("message", "").split(":", 1)[1].strip()
+                last = [x for x in entry.get("exception", "").splitlines() if exception_line.match(x)]
+                errors[(path, (last[-1] if last else "(no traceback found)")[:300])] += 1
     for i, line in enumerate(lines):
         if not line.startswith("Internal Server Error:"):
             continue

@@ -19,6 +19,7 @@ from decimal import Decimal
 import pytest
 
 from tests.faults.harness import (
+    METRICS_TOKEN,
     Clients,
     Gunicorn,
     app_env,
@@ -44,15 +45,15 @@ SYMBOLS = ["BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT"]
 # A 500 this close after the database came back is still counted as "during the outage".
 OUTAGE_TAIL = 5.0
 
-# GET /metrics: a 404 is tolerated while the endpoint does not exist. Once it answers 200, the
-# families below must be there (a "# TYPE <family>" line each). FAULTS_REQUIRE_METRICS=1 makes a 404
-# a failure too; FAULTS_METRICS_FAMILIES (comma-separated) replaces the list.
-REQUIRE_METRICS = os.environ.get("FAULTS_REQUIRE_METRICS", "").lower() in {"1", "true", "yes", "on"}
+# GET /metrics (with the suite's METRICS_TOKEN) must answer 200 and declare the families below (a
+# "# TYPE <family>" line each); FAULTS_METRICS_FAMILIES (comma-separated) replaces the list.
+# FAULTS_REQUIRE_METRICS=0 tolerates a 404 again (a tradebook without the endpoint).
+REQUIRE_METRICS = os.environ.get("FAULTS_REQUIRE_METRICS", "1").lower() in {"1", "true", "yes", "on"}
 METRICS_FAMILIES = tuple(
     name.strip() for name in os.environ.get(
         "FAULTS_METRICS_FAMILIES",
         "tradebook_http_requests_total,tradebook_http_request_duration_seconds,"
-        "tradebook_fills_ingested_total,tradebook_database_unavailable_total",
+        "tradebook_items_ingested_total,tradebook_database_unavailable_total",
     ).split(",") if name.strip()
 )
 
@@ -122,7 +123,7 @@ class MetricsPoller(threading.Thread):
     def run(self) -> None:
         while time.time() < self.until:
             try:
-                status, _h, _b = http_request(self.port, "GET", "/metrics", timeout=10)
+                status, _h, _b = http_request(self.port, "GET", "/metrics", token=METRICS_TOKEN, timeout=10)
                 self.statuses[status] += 1
             except OSError as exc:
                 self.statuses[type(exc).__name__] += 1
@@ -130,9 +131,9 @@ class MetricsPoller(threading.Thread):
 
 
 def check_metrics(port: int, failures: list[str]) -> str:
-    status, headers, body = http_request(port, "GET", "/metrics")
+    status, headers, body = http_request(port, "GET", "/metrics", token=METRICS_TOKEN)
     if status == 404 and not REQUIRE_METRICS:
-        return "404: no endpoint yet (tolerated; FAULTS_REQUIRE_METRICS=1 makes it a failure)"
+        return "404: no endpoint (tolerated: FAULTS_REQUIRE_METRICS=0)"
     if status != 200:
         failures.append(f"GET /metrics answered {status}: {body[:300]!r}")
         return f"{status}"
