@@ -79,3 +79,20 @@ def test_one_spool_one_client(spool):
     assert second.pending() == 1
     with pytest.raises(Unavailable):
         second.close(timeout=0)
+
+
+def test_a_closed_client_queues_nothing_and_still_lists_what_it_set_aside(spool):
+    from tradebook_client import ClientClosed
+    from tradebook_client._queue import Entry
+
+    client = Client("http://127.0.0.1:9", "tb_x", spool=spool, flush_interval=3600)
+    client.mark(symbol="X", price=1, ts=1.7e9)
+    [entry] = client._queue.head(1)
+    client._queue.set_aside([(Entry(entry.seq, entry.type, entry.body), 400, [{"index": 0, "field": "price",
+                                                                                "message": "bad"}])])
+    assert client.close().pending == 0
+    with pytest.raises(ClientClosed):
+        client.fill(id="1", symbol="X", side="buy", price=1, quantity=1, executed_at=1.7e9)
+    with pytest.raises(ClientClosed):
+        client.flush()
+    assert [(r.type, r.status, r.item["symbol"]) for r in client.rejected()] == [("mark", 400, "X")]

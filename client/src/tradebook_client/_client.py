@@ -226,6 +226,8 @@ class Client:
         thread sent before this call are not in it. Retries as the background thread does;
         raises Unavailable, leaving the items queued, once `timeout` seconds or `max_retries`
         retries have gone by."""
+        if self._closed:
+            raise ClientClosed("the client is closed (close() flushed it)")
         return self._drain(until=self._queue.last_seq(), timeout=timeout, max_retries=self.max_retries)
 
     def close(self, timeout: Optional[float] = None) -> FlushResult:
@@ -278,6 +280,8 @@ class Client:
     def requeue_rejected(self, ids: Optional[Iterable[int]] = None) -> int:
         """Queue rejected items again (all, or those whose `Rejected.id` is given), after the cause
         was mended on the server (e.g. the account created). Returns how many."""
+        if self._closed:
+            raise ClientClosed("the client is closed")
         moved = self._queue.requeue(ids)
         if moved and self._oldest is None:
             self._oldest = time.monotonic()
