@@ -25,6 +25,8 @@ def open_page(page, url: str, name: str):
     charts = page.locator("[data-chart]")
     for i in range(charts.count()):
         charts.nth(i).locator(".main-svg").first.wait_for(timeout=15000)
+    if page.locator("#perf-symbol").count():
+        page.locator("#perf-symbol table").wait_for(timeout=15000)  # loaded when the page opens
     shot(page, name)
     return response
 
@@ -91,9 +93,16 @@ def test_the_account_page_of_each_kind_has_all_its_charts(root_page, site, slug)
     for part in ("Equity", "Net PnL", "Max drawdown", "Performance", "Open positions", "Closed trades",
                  "Newest balances", "Reconciliation", "Recent fills"):
         assert part.lower() in text, part
-    # The PnL toggle redraws by week.
+    # The PnL toggle fetches and draws the weeks; the tabs fetch performance by bot and strategy.
     root_page.click("button[data-spec='chart-pnl-week']")
-    assert root_page.evaluate("document.getElementById('chart-pnl').dataset.chart") == "chart-pnl-week"
+    root_page.wait_for_function("document.getElementById('chart-pnl').dataset.chart === 'chart-pnl-week'")
+    assert_charts_drawn(root_page, minimum=4)
+    for by in ("bot", "strategy"):
+        root_page.click(f"button[data-tab='perf-{by}']")
+        root_page.locator(f"#perf-{by} table").wait_for(timeout=15000)
+        assert root_page.locator(f"#perf-{by} tbody tr").count() >= 1
+    shot(root_page, f"account-{slug}-week-by-strategy")
+    assert_readable(root_page)
     for period in ("7d", "30d", "90d", "1y"):
         assert root_page.goto(f"{url}?period={period}").status == 200
     if slug == IMPORTED:

@@ -9,8 +9,9 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from django.contrib import admin
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
@@ -163,10 +164,10 @@ def closed_trades(account: Account, since: datetime | None) -> list[dict]:
     return out
 
 
-def open_positions(account: Account, summary: dict, now: datetime) -> list[dict]:
+def open_positions(value, summary: dict, now: datetime) -> list[dict]:
     marks = summary.get("marks") or {}
     out = []
-    for p in books.positions(account=account):
+    for p in value.positions:
         if p.quantity == 0:
             continue
         mark_at = (marks.get(p.symbol) or {}).get("at")
@@ -182,7 +183,8 @@ def account_page(request, object_id):
     currency = account.base_currency
     now = timezone.now()
     summary = books.summary(account=account)
-    days = books.day_rows(account)
+    value = books.valuation(account=account)
+    days = books.day_rows(account, value=value)
     shown = days_in(days, period)
     since = None if PERIODS[period][1] is None or not shown else datetime.combine(shown[0].day, datetime.min.time(),
                                                                                     tzinfo=UTC)
@@ -190,19 +192,6 @@ def account_page(request, object_id):
              CashFlow.objects.filter(account=account, kind__in=EXTERNAL_KINDS, **({"ts__gte": since} if since else {}))
              .order_by("ts").values_list("ts", "kind", "amount")[:500]]
     equity_at = {r.day: r.equity_end for r in shown if r.equity_end is not None}
-    pnl_views = {
-        "day": charts.pnl_bars([(r.day, r.net_pnl, r.day.isoformat()) for r in shown], currency=currency,
-                               title=f"Net PnL by day ({currency})"),
-    }
-    first_day = shown[0].day if shown else None
-    for period_name, label in (("week", "week of"), ("month", "month")):
-        rows = [row for row in books.period_pnl(account=account, period=period_name)
-                if first_day is None or row["end"] >= first_day]
-        pnl_views[period_name] = charts.pnl_bars(
-            [(row["period"], row["net_pnl"],
-              f"{label} {row['period'].isoformat() if period_name == 'week' else row['period'].strftime('%Y-%m')}")
-             for row in rows],
-            currency=currency, title=f"Net PnL by {period_name} ({currency})")
     context = {
         **admin.site.each_context(request),
         "title": f"{account.name}",
@@ -220,12 +209,13 @@ def account_page(request, object_id):
                                           reported=reported_equity(account, since), flows=flows,
                                           equity_at=equity_at),
             "drawdown": charts.drawdown_chart(drawdown_points(shown)),
-            "pnl_day": pnl_views["day"], "pnl_week": pnl_views["week"], "pnl_month": pnl_views["month"],
+            "pnl_day": charts.pnl_bars([(r.day, r.net_pnl, r.day.isoformat()) for r in shown], currency=currency,
+                                       title=f"Net PnL by day ({currency})"),
             "calendar": charts.calendar_heatmap([(r.day, r.net_pnl) for r in shown], currency=currency),
         },
-        "performance": [(by, performance_rows(account, by, currency)) for by in ("symbol", "bot", "strategy")],
+        "performance_by": PERFORMANCE_BY,
         "closed_trades": closed_trades(account, since),
-        "positions": open_positions(account, summary, now),
+        "positions": open_positions(value, summary, now),
         "balances": sorted((summary.get("reported") or {}).get("wallets", {}).items()),
         "fills": Fill.objects.filter(account=account).select_related("bot", "account")[:RECENT_FILLS],
         "reconciliation": reconciliation_rows(summary, currency),
@@ -234,3 +224,40 @@ def account_page(request, object_id):
         "fills_url": f"{reverse('admin:trades_fill_changelist')}?account__id__exact={account.pk}",
     }
     return render(request, "admin/tradebook/account_page.html", context)
+
+
+PERFORMANCE_BY = ("symbol", "bot", "strategy")
+PNL_PERIODS = {"week": "week of", "month": "month"}
+
+
+def account_part(request, object_id, part: str):
+    """What the page loads when a person asks for it (a tab, a toggle): performance by symbol, bot
+    or strategy, net PnL by week or month. Each is one books call: the page does not pay for the
+    views nobody opened."""
+    account = account_for(request, object_id)
+    currency = account.base_currency
+    if part == "performance":
+        by = request.GET.get("by", "")
+        if by not in PERFORMANCE_BY:
+            raise Http404("by must be symbol, bot or strategy.")
+        html = render_to_string("admin/tradebook/performance.html",
+                                {"by": by, "rows": performance_rows(account, by, currency), "currency": currency},
+                                request=request)
+        return JsonResponse({"html": html})
+    if part == "pnl":
+        name = request.GET.get("by", "")
+        if name not in PNL_PERIODS:
+            raise Http404("by must be week or month.")
+        period = period_of(request)
+        n = PERIODS[period][1]
+        first_day = None if n is None else timezone.now().astimezone(UTC).date() - timedelta(days=n - 1)
+        rows = [row for row in books.period_pnl(account=account, period=name)
+                if first_day is None or row["end"] >= first_day]
+        label = PNL_PERIODS[name]
+        spec = charts.pnl_bars(
+            [(row["period"], row["net_pnl"],
+              f"{label} {row['period'].isoformat() if name == 'week' else row['period'].strftime('%Y-%m')}")
+             for row in rows],
+            currency=currency, title=f"Net PnL by {name} ({currency})")
+        return JsonResponse({"spec": spec})
+    raise Http404("No such part of the account page.")

@@ -8,7 +8,7 @@ from trades.admin import (
     display,
     home,  # noqa: F401 - the home page and the site's titles
 )
-from trades.admin.account_page import account_page
+from trades.admin.account_page import account_page, account_part
 from trades.admin.tenant import AccountFilter, TenantAdmin
 
 
@@ -25,7 +25,9 @@ class AccountAdmin(admin.ModelAdmin):
 
     def get_urls(self):
         page = path("<path:object_id>/page/", self.admin_site.admin_view(account_page), name="accounts_account_page")
-        return [page, *super().get_urls()]
+        part = path("<int:object_id>/page/part/<str:part>/", self.admin_site.admin_view(account_part),
+                    name="accounts_account_part")
+        return [part, page, *super().get_urls()]
 
     @admin.display(description="account page")
     def page_link(self, obj):

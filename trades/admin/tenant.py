@@ -360,6 +360,12 @@ class TenantAdmin(admin.ModelAdmin):
         return [self._shown.get(n, n) if isinstance(n, str) else n
                 for n in super().get_readonly_fields(request, obj)]
 
+    def get_list_filter(self, request):
+        # Django's own filter of a foreign key lists every row of the other table: every account,
+        # every bot. Ours list those the person may see.
+        scoped = {"account": AccountFilter, "bot": BotFilter}
+        return [scoped.get(f, f) if isinstance(f, str) else f for f in super().get_list_filter(request)]
+
     # Scope.
     def visible_account_ids(self, request) -> list[int]:
         return list(visible_accounts(request.user).values_list("pk", flat=True))

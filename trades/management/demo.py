@@ -185,8 +185,15 @@ def account_items(demo: DemoAccount, anchor: datetime) -> list[dict]:
                            "executed_at": iso(when), "reason": "exit", "bot": bot})
             close_time = exit_time + timedelta(minutes=7 * (len(parts) - 1))
             reported = q(realized - entry_fee - exit_fees, Decimal("0.00000001"))
+            # Drawn first (the generator's sequence, hence every later item, stays as it was), then
+            # made to agree with the outcome: no stop loss closes a winner, no take profit a loser.
+            reason = rng.choice(CLOSE_REASONS)
+            if reported > 0 and reason == "stop_loss":
+                reason = "take_profit"
+            elif reported < 0 and reason == "take_profit":
+                reason = "stop_loss"
             add(close_time, {"type": "trade.close", "id": trade_id, "exit_price": str(exit_price),
-                             "exit_time": iso(close_time), "close_reason": rng.choice(CLOSE_REASONS),
+                             "exit_time": iso(close_time), "close_reason": reason,
                              "exit_fee": str(exit_fees), "reported_pnl": str(reported), "bot": bot})
             hour = exit_hour + rng.randrange(1, 12)
 
