@@ -197,7 +197,7 @@ def test_search_is_by_exact_id(superuser, accounts):
 def test_csv_export_streams_every_row_of_the_filter(superuser, accounts):
     alpha, charlie = accounts
     bot = Bot.objects.create(account=alpha, key="paper:BTC")
-    for n in range(60):  # more than a page
+    for _ in range(60):  # more than a page
         make_fill(alpha, bot=bot, price=Decimal("123.000000000000000001"))
     make_fill(charlie)
     response = superuser.get(reverse("admin:trades_fill_export") + f"?account__id__exact={alpha.pk}")
@@ -287,7 +287,7 @@ def test_home_lists_each_account_with_its_figures(superuser, accounts):
     assert reverse("admin:accounts_account_page", args=[charlie.pk]) in page
     assert "10,020.00 USDT" in page  # alpha's equity: 10,000 + 2 × (110 − 100)
     assert "total USDT" in page and "20,020.00 USDT" in page
-    assert 'id="spark-%d"' % alpha.pk in page
+    assert f'id="spark-{alpha.pk}"' in page
     assert "tradebook/vendor/plotly.min.js" in page
     assert reverse("admin:app_list", args=["trades"]) in page  # Django's app list stays reachable
 
