@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import atexit
 import logging
+import os
 import random
 import threading
 import time
 import weakref
 from datetime import datetime
-from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 from urllib.parse import urlencode
 
 from . import _items
@@ -24,11 +25,8 @@ __version__ = "0.1.0"
 log = logging.getLogger("tradebook_client")
 
 EVENTS = "/api/v1/events/"
-# Refusals of an item: never retried, the item is set aside. 413 only when one item alone is too large.
+# Refusals naming items: those items are set aside, never retried.
 REFUSED = (400, 404, 409, 413, 422)
-# Refusals of the request that say nothing about its items (the token, the URL): the items are
-# fine, so they are kept and the request is retried, loudly, until the configuration is mended.
-NOT_THE_ITEMS = (401, 403, 404, 405)
 
 _OK, _RETRY, _AGAIN = "ok", "retry", "again"  # outcomes of one request
 
@@ -69,7 +67,7 @@ class Client:
         token: str,
         *,
         account: Optional[str] = None,
-        spool: Optional[str] = None,
+        spool: Union[str, os.PathLike[str], None] = None,
         batch_size: int = 500,
         flush_interval: float = 1.0,
         timeout: float = 10.0,
@@ -448,6 +446,8 @@ class Client:
                 log.error("tradebook client: %s refused (%d), set aside%s", _describe(batch[0]), status,
                           _brief(response))
             return _AGAIN, None
+        # 401, 403, a 404 naming no item, 405…: the token or the URL is wrong, not the items. They are
+        # kept and the request retried, loudly, until the configuration is mended.
         log.error("tradebook client: %d items not accepted (%d%s): check the url and the token; retrying",
                   len(batch), status, _brief(response))
         return _RETRY, response.retry_after()
