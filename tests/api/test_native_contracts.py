@@ -2,14 +2,17 @@
 a cash flow, inverse contracts refused, CCXT's own shapes (a bare list, an order without status),
 and fees in another currency converted at the newest mark under any of its spellings.
 
-The CCXT structures below are what ccxt 4.5's parsers make of the exchanges' responses (OKX's
-fills of BTC-USDT-SWAP, 0.01 BTC a contract: ccxt's `amount` counts contracts and its `cost` is
-amount × contractSize × price; Bybit's executions with their `info`; Binance's fills paying BNB).
+The structures built below have CCXT's shape (OKX's fills of BTC-USDT-SWAP, 0.01 BTC a contract:
+ccxt's `amount` counts contracts and its `cost` is amount × contractSize × price; Bybit's
+executions with their `info`; Binance's fills paying BNB); the last tests post what ccxt 4.5.90's
+own parse_trade made of recorded responses of the three exchanges (tests/api/ccxt_recorded.json).
 """
 
 import copy
+import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -173,3 +176,30 @@ def test_bybit_settlements_liquidations_and_adl_are_fills(api, account, exec_typ
     message["data"] = [{**message["data"][0], "execType": exec_type}]
     assert post(api, BYBIT, message).status_code == 201
     assert Fill.objects.get().meta["exec_type"] == exec_type and not CashFlow.objects.exists()
+
+
+# --- what ccxt 4.5 itself makes of recorded responses (tests/api/ccxt_recorded.json: its parse_trade
+# output, the exchanges' responses in each `info`, OKX's instrument beside them) ---------------------
+
+RECORDED = json.loads((Path(__file__).parent / "ccxt_recorded.json").read_text(), parse_float=Decimal)
+
+
+def test_ccxts_own_okx_fills_are_booked_in_btc(api, account):
+    assert post(api, CCXT, {"trades": RECORDED["okx"]}).status_code == 201
+    assert [f.quantity for f in Fill.objects.order_by("executed_at")] == [Decimal("0.05"), Decimal("0.05")]
+    assert api.get("/api/v1/accounts/alpha/summary/").json()["realized_pnl"] == "25.01"  # OKX's own fillPnl
+
+
+def test_ccxts_own_bybit_executions_book_funding_apart(api, account):
+    assert post(api, CCXT, RECORDED["bybit"]).status_code == 201  # a bare list: fetch_my_trades()
+    assert CashFlow.objects.get().amount == Decimal("-0.0123")
+    assert Fill.objects.count() == 5
+
+
+def test_ccxts_own_binance_fill_pays_bnb_converted_at_the_newest_spelling(api, account):
+    Mark.objects.create(account=account, symbol="BNBUSDT", price=Decimal("488"), ts=T, received_at=T)
+    Mark.objects.create(account=account, symbol="BNB/USDT", price=Decimal("718"), ts=T.replace(minute=30),
+                        received_at=T)
+    assert post(api, CCXT, {"trades": RECORDED["binance"]}).status_code == 201
+    assert Fill.objects.get().external_id == "28457"
+    assert api.get("/api/v1/accounts/alpha/summary/").json()["fees"] == "7.18"
