@@ -121,7 +121,7 @@ def amount_text(value: Any, field: str = "amount") -> str:
     if kind is str:
         if not _DECIMAL_TEXT.match(value):
             raise ItemError(field, f"{value!r} is not a decimal number (ASCII digits, one '.', an optional exponent)")
-        return value
+        return str(value)
     if kind is Decimal:
         if not value.is_finite():
             raise ItemError(field, f"{value} is not a finite number")

@@ -59,7 +59,7 @@ class MemoryQueue:
 
     def head(self, limit: int) -> List[Entry]:
         with self._lock:
-            out = []
+            out: List[Entry] = []
             for seq, (kind, body) in self._pending.items():
                 if len(out) >= limit:
                     break
@@ -278,12 +278,12 @@ class Spool:
         now = time.time()
 
         def move(db: sqlite3.Connection) -> List[int]:
-            ids = []
+            ids: List[int] = []
             for entry, status, errors in refused:
                 cursor = db.execute(
                     "INSERT INTO rejected (seq, type, body, status, errors, rejected_at) VALUES (?, ?, ?, ?, ?, ?)",
                     (entry.seq, entry.type, entry.body, status, json.dumps(errors, default=str), now))
-                ids.append(cursor.lastrowid)
+                ids.append(int(cursor.lastrowid or 0))
                 self._count -= db.execute("DELETE FROM pending WHERE seq = ?", (entry.seq,)).rowcount
             return ids
 
@@ -321,15 +321,15 @@ class Spool:
             db.execute(f"DELETE FROM rejected{where}", args)
             self._count += moved
             self._seq = db.execute("SELECT coalesce(max(seq), 0) FROM pending").fetchone()[0]
-            return moved
+            return int(moved)
 
-        return self._commit(move)
+        return int(self._commit(move))
 
     def last_seq(self) -> int:
-        return self._seq
+        return int(self._seq)
 
     def __len__(self) -> int:
-        return self._count
+        return int(self._count)
 
     def close(self) -> None:
         with self._lock, self._read_lock:

@@ -123,13 +123,13 @@ class EventStore:
 def _as_legacy(row: Mapping[str, Any]) -> Dict[str, Any]:
     raw = row.get("raw")
     event: Dict[str, Any] = dict(raw) if isinstance(raw, Mapping) else {"value": raw}
-    journal_type = row.get("type") or event.get("type")
-    kind = event.get("type") or journal_type
+    journal_type = str(row.get("type") or event.get("type") or "")
+    kind = str(event.get("type") or journal_type)
     event["type"] = LEGACY_TYPES.get(kind, kind)
     if "bot_id" not in event and event.get("bot") is not None:
         event["bot_id"] = event["bot"]
     if "timestamp" not in event:
-        field = TIME_FIELDS.get(str(journal_type))
+        field = TIME_FIELDS.get(journal_type)
         if field and event.get(field) is not None:
             event["timestamp"] = event[field]
     return event
