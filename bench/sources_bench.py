@@ -12,8 +12,9 @@ COPY, then times
 
 1. the first sync of the source (`sync_source`, what the Celery task runs): every trade,
    its two fills, its open and close — reported as fills per second;
-2. `--new` more trades written by the bot, and the next sync: what a sync every
-   SOURCE_INTERVAL costs once the source is followed.
+2. `--new` more trades written by the bot, and `--open` trades that were open at the first
+   sync closed by it, and the next sync: what a sync every SOURCE_INTERVAL costs once the
+   source is followed.
 
 Targets: first sync ≥ 20,000 fills/s; incremental < 1 s. The figures depend on the
 machine and on what else runs on it.
@@ -46,6 +47,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trades", type=int, default=100_000)
     parser.add_argument("--new", type=int, default=100)
+    parser.add_argument("--open", type=int, default=20, help="Trades open at the first sync, closed before the next.")
     parser.add_argument("--profile", action="store_true", help="Print where the first sync spends its time.")
     args = parser.parse_args()
 
@@ -64,9 +66,12 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     t = time.perf_counter()
     create_freqtrade_tables(ft_url)
-    write_trades(ft_url, 1, args.trades)
-    print(f"data: {args.trades:,} closed trades, {2 * args.trades:,} filled orders in the bot's database "
-          f"in {time.perf_counter() - t:.1f} s")
+    # The newest trades are still open at the first sync (their entries only); the bot closes them before
+    # the next, as it writes the new ones: an incremental sync both reads new trades and finds old ones changed.
+    still_open = frozenset(range(args.trades - args.open + 1, args.trades + 1))
+    write_trades(ft_url, 1, args.trades, open_ids=still_open)
+    print(f"data: {args.trades:,} trades ({len(still_open)} of them open), {2 * args.trades - len(still_open):,} "
+          f"filled orders in the bot's database in {time.perf_counter() - t:.1f} s")
 
     from accounts.models import Account
     from trades.models import Fill, Source
@@ -107,9 +112,10 @@ def main() -> None:
         profile.disable()
         pstats.Stats(profile).sort_stats("cumulative").print_stats(40)
     fills = Fill.objects.filter(account=account).count()
-    assert first.status == "done" and fills == 2 * args.trades, (first, fills)
+    assert first.status == "done" and fills == 2 * args.trades - len(still_open), (first, fills)
     rate = fills / first_s
 
+    close_trades(ft_url, sorted(still_open))
     write_trades(ft_url, args.trades + 1, args.new)
     t = time.perf_counter()
     second = sync_source(source_id=source.pk)
@@ -121,7 +127,8 @@ def main() -> None:
     print(f"first sync:       {fills:,} fills ({args.trades:,} trades) in {first_s:.1f} s = {rate:,.0f} fills/s "
           f"(target ≥ {TARGET_FIRST:,}) {'ok' if rate >= TARGET_FIRST else 'MISSED'}; {rate / reference:.2f}× the "
           f"reference; record() {first_record:.1f} s of it (each trade books 2 fills, its open and its close)")
-    print(f"incremental sync: {args.new} new trades ({second.counts['created']} items) in {next_s:.2f} s "
+    print(f"incremental sync: {args.new} new trades and {len(still_open)} closed ({second.counts['created']} items "
+          f"created, {second.counts['updated']} updated) in {next_s:.2f} s "
           f"(target < {TARGET_NEXT:g} s) {'ok' if next_s < TARGET_NEXT else 'MISSED'}")
     for url in (db_url, ft_url):
         drop_database(url)
@@ -185,8 +192,39 @@ def create_freqtrade_tables(url: str) -> None:
         conn.execute('CREATE INDEX "ix_orders_ft_trade_id" ON "orders" ("ft_trade_id")')  # as freqtrade's
 
 
-def write_trades(url: str, first_id: int, count: int) -> None:
-    """`count` closed spot trades from id `first_id`, each an entry and an exit order, by COPY."""
+def close_trades(url: str, ids: list[int]) -> None:
+    """The bot closes these open trades: their exit orders, `is_open` false, their profit."""
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        for n in ids:
+            amount, rate, close, opened, closed, profit = _figures(n)
+            conn.execute('UPDATE "trades" SET "is_open" = false, "close_rate" = %s, "close_date" = %s, '
+                         '"close_profit_abs" = %s, "exit_reason" = %s WHERE "id" = %s',
+                         (close, closed.isoformat(), profit, "roi", n))
+            when = closed.isoformat()
+            conn.execute('INSERT INTO "orders" ("id", "ft_trade_id", "ft_order_side", "ft_pair", "ft_is_open", '
+                         '"ft_amount", "ft_price", "order_id", "status", "symbol", "order_type", "side", "price", '
+                         '"average", "amount", "filled", "remaining", "cost", "order_date", "order_filled_date", '
+                         '"order_update_date", "funding_fee") VALUES (%s, %s, %s, %s, false, %s, %s, %s, %s, %s, '
+                         '%s, %s, %s, %s, %s, %s, 0, %s, %s, %s, %s, 0)',
+                         (2 * n + 1, n, "sell", PAIRS[n % len(PAIRS)], amount, close, f"{n}-sell", "closed",
+                          PAIRS[n % len(PAIRS)], "limit", "sell", close, close, amount, amount, amount * close, when,
+                          when, when))
+
+
+def _figures(n: int):
+    amount = 0.001 * (1 + n % 50)
+    rate = 100.0 + (n % 997) * 0.5
+    close = rate * (1.0 + ((n % 13) - 6) / 1000)
+    opened = START + timedelta(minutes=5 * n)
+    closed = opened + timedelta(minutes=3)
+    return amount, rate, close, opened, closed, round(amount * close * 0.999 - amount * rate * 1.001, 8)
+
+
+def write_trades(url: str, first_id: int, count: int, *, open_ids: frozenset = frozenset()) -> None:
+    """`count` spot trades from id `first_id`, each an entry and an exit order (by COPY); the trades
+    in `open_ids` are still open (their entry only)."""
     import psycopg
 
     trade_columns = ["id", "exchange", "pair", "base_currency", "stake_currency", "is_open", "fee_open",
@@ -199,17 +237,15 @@ def write_trades(url: str, first_id: int, count: int) -> None:
     trades, orders = io.StringIO(), io.StringIO()
     for n in range(first_id, first_id + count):
         pair = PAIRS[n % len(PAIRS)]
-        amount = 0.001 * (1 + n % 50)
-        rate = 100.0 + (n % 997) * 0.5
-        close = rate * (1.0 + ((n % 13) - 6) / 1000)
-        opened = START + timedelta(minutes=5 * n)
-        closed = opened + timedelta(minutes=3)
-        profit = round(amount * close * 0.999 - amount * rate * 1.001, 8)
-        row = [n, "binance", pair, pair.split("/")[0], "USDT", "f", 0.001, 0.001, rate, close, 0.0, profit, profit,
-               amount * rate, amount * rate, amount, opened.isoformat(), closed.isoformat(), "roi", "BenchStrategy",
-               "spot", 1.0, "f", 0.0, 2]
+        amount, rate, close, opened, closed, profit = _figures(n)
+        still_open = n in open_ids
+        row = [n, "binance", pair, pair.split("/")[0], "USDT", "t" if still_open else "f", 0.001, 0.001, rate,
+               r"\N" if still_open else close, 0.0, r"\N" if still_open else profit, 0.0 if still_open else profit,
+               amount * rate, amount * rate, amount, opened.isoformat(), r"\N" if still_open else closed.isoformat(),
+               r"\N" if still_open else "roi", "BenchStrategy", "spot", 1.0, "f", 0.0, 2]
         trades.write("\t".join(map(str, row)) + "\n")
-        for k, (side, price, at) in enumerate((("buy", rate, opened), ("sell", close, closed))):
+        legs = (("buy", rate, opened),) if still_open else (("buy", rate, opened), ("sell", close, closed))
+        for k, (side, price, at) in enumerate(legs):
             when = at.isoformat()
             order = [2 * n + k, n, side, pair, "f", amount, price, f"{n}-{side}", "closed", pair, "limit", side,
                      price, price, amount, amount, 0.0, amount * price, when, when, when, 0.0]

@@ -58,3 +58,22 @@ def test_a_password_is_never_shown(tmp_path):
     with pytest.raises(StoreError) as caught:
         StoreDatabase("postgresql://bot:s3cret@127.0.0.1:1/nowhere").open()
     assert "s3cret" not in str(caught.value) and "bot:***@127.0.0.1:1" in str(caught.value)
+
+
+def test_a_postgresql_hummingbot_database_is_followed():
+    from tests.trades.hummingbot_db import Recorder
+
+    account = make_account("hb", base_currency="USDT")
+    with pg_database("sources_hb") as url:
+        bot = Recorder(url.replace("postgresql://", "postgresql+psycopg://", 1))
+        try:
+            bot.create("buy-1", "buy", at=1735689600000)
+            bot.fill("buy-1", "T1", "buy", at=1735689601000)
+            bot.status("buy-1", "BuyOrderCompleted", at=1735689601500)
+            source = Source.objects.create(account=account, name="hb", kind="hummingbot", location=url)
+            first = sync_source(source_id=source.pk)
+            assert (first.status, first.counts) == ("done", {"created": 2, "duplicate": 0, "updated": 0})
+            bot.create("sell-1", "sell", at=1735689700000)
+            assert sync_source(source_id=source.pk).counts == {"created": 1, "duplicate": 0, "updated": 0}
+        finally:
+            bot.close()

@@ -23,9 +23,11 @@ Exactly once, three ways:
 
 Re-read rows (freqtrade's open trades are read again every pass) would journal their
 items again as duplicates every minute: items already booked are left out before
-`record` (by key; an order by its state's time). `full=True` re-reads the store from
-the start and sends everything: `record` then reports any row the bot changed after it
-was booked, as a conflict.
+`record` — fills and cash flows by key, a trade's open and close once the trade is
+closed (an open trade of the same key from another door still meets the open, and a
+difference is reported), an order once a state as new is booked. `full=True` re-reads
+the store from the start and sends everything: `record` then reports any row the bot
+changed after it was booked, as a conflict.
 
 An item `record` refuses (400/409) does not stop the source: its group — a freqtrade
 trade, a JSONL line, a hummingbot row — is left out, the rest is booked, and the source's

@@ -63,12 +63,11 @@ FUNDING_PREFIX = "ft-funding-"
 ORDER_SIDES = {"buy", "sell", "stoploss"}
 ZERO = Decimal(0)
 
-# freqtrade's trade columns kept in a closed trade's metadata (those the database has).
-METADATA_COLUMNS = ("exchange", "stake_currency", "base_currency", "enter_tag", "timeframe", "trading_mode",
-                    "stake_amount", "max_stake_amount", "amount", "fee_open", "fee_close", "fee_open_cost",
-                    "fee_open_currency", "fee_close_cost", "fee_close_currency", "close_profit",
-                    "close_profit_abs", "realized_profit", "funding_fees", "interest_rate", "liquidation_price",
-                    "initial_stop_loss", "stop_loss_pct", "max_rate", "min_rate", "is_stop_loss_trailing")
+# freqtrade's trade columns kept in a closed trade's metadata (those the database has): what says how
+# freqtrade saw the trade. The rest is in its fills (fees, amounts) or the trade's own fields.
+METADATA_COLUMNS = ("exchange", "enter_tag", "timeframe", "trading_mode", "stake_amount", "max_stake_amount",
+                    "close_profit", "close_profit_abs", "realized_profit", "funding_fees", "liquidation_price",
+                    "initial_stop_loss")
 
 
 @dataclass
@@ -194,7 +193,7 @@ class _Trade:
                 self.exited += quantity
                 self.exit_value += quantity * price
                 self.exit_fee += fee_value
-        item["meta"] = _kept(o, ("order_type", "ft_order_side", "status", "id"), rename={"id": "freqtrade_order"})
+        item["meta"] = _kept(o, ("order_type", "id"), rename={"id": "freqtrade_order"})
         if self.bot:
             item["bot"] = self.bot
         self.fills.append(item)
