@@ -78,3 +78,9 @@ def test_a_canonical_type_in_the_older_style_gets_its_time_field():
                                  "value": 1}
     both = {"type": "fill", "executed_at": 1, "timestamp": 2}
     assert translate(both) is both
+
+
+def test_a_line_with_both_fee_and_commission_keeps_the_fee_and_the_commission_in_meta():
+    fill = translate(dict(TRADE, fee="1", fee_currency="BNB", commission="2.5", meta={"run": 1}))
+    assert (fill["fee"], fill["fee_currency"], fill["meta"]) == ("1", "BNB", {"run": 1, "commission": "2.5"})
+    assert "commission" not in fill and fill["reported_pnl"] == "3"

@@ -155,14 +155,12 @@ def _trade(item: dict) -> dict:
         if older not in out:
             continue
         value = out.pop(older)
-        if canonical in out:
-            out.setdefault("meta", {})
-            if isinstance(out["meta"], dict):
-                out["meta"] = {**out["meta"], older: value}
-            else:
-                out[older] = value  # ingest refuses the meta that is not an object
-        else:
+        if canonical not in out:
             out[canonical] = value
+        elif isinstance(out.get("meta", {}), dict):
+            out["meta"] = {**out.get("meta", {}), older: value}
+        else:
+            out[older] = value  # ingest refuses a meta that is not an object, and names it
     return out
 
 
