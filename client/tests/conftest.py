@@ -58,7 +58,7 @@ class Account:
         return rows
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # one server for the whole directory of tests
 def tradebook() -> Iterator[Tradebook]:
     server = Tradebook(f"client_tests_{os.getpid()}").create()
     server.start()

@@ -120,7 +120,7 @@ class Tradebook:
             # gunicorn as in production; its control socket (one path per user) is left to other servers.
             [str(gunicorn), "tradebook.wsgi", "--bind", f"127.0.0.1:{self.port}", "--workers", str(self.workers),
              "--graceful-timeout", "5", *self._no_control_socket()],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, process_group=0,
         )
         log.close()
         if wait:
