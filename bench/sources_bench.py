@@ -29,6 +29,7 @@ import sqlite3
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -48,7 +49,7 @@ def main() -> None:
     parser.add_argument("--trades", type=int, default=100_000)
     parser.add_argument("--new", type=int, default=100)
     parser.add_argument("--open", type=int, default=20, help="Trades open at the first sync, closed before the next.")
-    parser.add_argument("--profile", action="store_true", help="Print where the first sync spends its time.")
+    parser.add_argument("--profile", choices=("first", "next"), help="Print where that sync spends its time.")
     args = parser.parse_args()
 
     db_url = os.environ.get("BENCH_DATABASE_URL", f"{SERVER}/bench_sources")
@@ -96,21 +97,11 @@ def main() -> None:
                                      base_currency="USDT", initial_capital=100_000)
     source = Source.objects.create(account=account, name="bench", kind="freqtrade", location=ft_url)
 
-    profile = None
-    if args.profile:
-        import cProfile
-
-        profile = cProfile.Profile()
-        profile.enable()
     t = time.perf_counter()
-    first = sync_source(source_id=source.pk)
+    with profiled(args.profile == "first"):
+        first = sync_source(source_id=source.pk)
     first_s = time.perf_counter() - t
     first_record = spent["record"]
-    if profile is not None:
-        import pstats
-
-        profile.disable()
-        pstats.Stats(profile).sort_stats("cumulative").print_stats(40)
     fills = Fill.objects.filter(account=account).count()
     assert first.status == "done" and fills == 2 * args.trades - len(still_open), (first, fills)
     rate = fills / first_s
@@ -118,7 +109,8 @@ def main() -> None:
     close_trades(ft_url, sorted(still_open))
     write_trades(ft_url, args.trades + 1, args.new)
     t = time.perf_counter()
-    second = sync_source(source_id=source.pk)
+    with profiled(args.profile == "next"):
+        second = sync_source(source_id=source.pk)
     next_s = time.perf_counter() - t
     assert second.status == "done" and Fill.objects.filter(account=account).count() == 2 * (args.trades + args.new)
 
@@ -132,6 +124,23 @@ def main() -> None:
           f"(target < {TARGET_NEXT:g} s) {'ok' if next_s < TARGET_NEXT else 'MISSED'}")
     for url in (db_url, ft_url):
         drop_database(url)
+
+
+@contextmanager
+def profiled(enabled: bool):
+    if not enabled:
+        yield
+        return
+    import cProfile
+    import pstats
+
+    profile = cProfile.Profile()
+    profile.enable()
+    try:
+        yield
+    finally:
+        profile.disable()
+        pstats.Stats(profile).sort_stats("cumulative").print_stats(45)
 
 
 def ingest_reference(count: int) -> float:

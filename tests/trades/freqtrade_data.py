@@ -50,3 +50,36 @@ def rows(path: Path) -> tuple[list[dict], list[dict]]:
     finally:
         db.close()
     return trades, orders
+
+
+def many_trades(path: Path, count: int) -> Path:
+    """A freqtrade database (freqtrade's own tables, from the fixture) with `count` closed spot trades,
+    each an entry and an exit order: for tests that need many rows (a sync in several batches)."""
+    src = sqlite3.connect(f"file:{T1}?mode=ro&immutable=1", uri=True)
+    ddl = [sql for (sql,) in src.execute("SELECT sql FROM sqlite_master WHERE type = 'table' "
+                                        "AND name IN ('trades', 'orders')")]
+    src.close()
+    db = sqlite3.connect(path)
+    with db:
+        for sql in ddl:
+            db.execute(sql)
+        for n in range(1, count + 1):
+            pair = ("BTC/USDT", "ETH/USDT", "SOL/USDT")[n % 3]
+            amount, rate = 0.001 * (1 + n % 7), 100.0 + n % 97
+            close = rate * 1.002
+            opened, closed = f"2025-01-01 00:00:00.{n:06d}", f"2025-01-02 00:00:00.{n:06d}"
+            db.execute("INSERT INTO trades (id, exchange, pair, base_currency, stake_currency, is_open, fee_open, "
+                       "fee_close, open_rate, close_rate, close_profit_abs, stake_amount, amount, open_date, "
+                       "close_date, exit_reason, strategy, trading_mode, leverage, is_short, interest_rate, "
+                       "is_stop_loss_trailing, record_version) VALUES (?, 'binance', ?, ?, 'USDT', 0, 0.001, 0.001, "
+                       "?, ?, 0.0, ?, ?, ?, ?, 'roi', 'Many', 'spot', 1.0, 0, 0.0, 0, 2)",
+                       (n, pair, pair[:3], rate, close, amount * rate, amount, opened, closed))
+            for k, (side, price, at) in enumerate((("buy", rate, opened), ("sell", close, closed))):
+                db.execute("INSERT INTO orders (id, ft_trade_id, ft_order_side, ft_pair, ft_is_open, ft_amount, "
+                           "ft_price, order_id, status, symbol, order_type, side, price, average, amount, filled, "
+                           "remaining, cost, order_date, order_filled_date, order_update_date) VALUES "
+                           "(?, ?, ?, ?, 0, ?, ?, ?, 'closed', ?, 'limit', ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)",
+                           (2 * n + k, n, side, pair, amount, price, f"{n}-{side}", pair, side, price, price, amount,
+                            amount, amount * price, at, at, at))
+    db.close()
+    return path
