@@ -96,3 +96,20 @@ def test_a_closed_client_queues_nothing_and_still_lists_what_it_set_aside(spool)
     with pytest.raises(ClientClosed):
         client.flush()
     assert [(r.type, r.status, r.item["symbol"]) for r in client.rejected()] == [("mark", 400, "X")]
+
+
+def test_acknowledged_items_leave_at_once_and_the_file_with_the_next_transaction(spool):
+    queue = Spool(spool)
+    queue.put(bodies(4))
+    queue.remove(queue.head(3))
+    assert len(queue) == 1 and [e.body for e in queue.head(10)] == [bodies(4)[3][1]]
+    with sqlite3.connect(spool) as db:  # what a crash now would leave: sent again, answered as duplicates
+        assert db.execute("SELECT count(*) FROM pending").fetchone()[0] == 4
+    queue.put(bodies(1, start=4))  # the next transaction carries the delete
+    with sqlite3.connect(spool) as db:
+        assert db.execute("SELECT count(*) FROM pending").fetchone()[0] == 2
+    queue.remove(queue.head(10))
+    queue.settle()
+    with sqlite3.connect(spool) as db:
+        assert db.execute("SELECT count(*) FROM pending").fetchone()[0] == 0
+    queue.close()

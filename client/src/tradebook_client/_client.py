@@ -379,6 +379,7 @@ class Client:
                 failures += 1
                 if max_retries is not None and failures > max_retries:
                     raise Unavailable(f"tradebook not reached after {failures} tries; {len(self._queue)} items queued")
+        self._queue.settle()
         result.pending = len(self._queue)
         return result
 

@@ -94,6 +94,9 @@ class MemoryQueue:
         self.put([(rejected.type, body) for rejected, body in back])
         return len(back)
 
+    def settle(self) -> None:
+        pass
+
     def last_seq(self) -> int:
         return self._seq
 
@@ -173,6 +176,8 @@ class Spool:
         self._arrived = threading.Condition()  # guards _waiting and _writing; notified when a transaction ends
         self._waiting: List[_Ticket] = []
         self._writing = False
+        self._acknowledged: List[Tuple[int, int]] = []  # seq ranges acknowledged, not yet deleted on disk
+        self._done_upto = 0  # every pending row up to this seq is acknowledged (or set aside)
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=60)
@@ -219,17 +224,23 @@ class Spool:
 
     def _write_group(self, group: List[_Ticket]) -> None:
         db = self._db
+        with self._arrived:
+            acknowledged, self._acknowledged = self._acknowledged, []
         try:
             with self._lock:
                 try:
                     db.execute("BEGIN IMMEDIATE")
+                    db.executemany("DELETE FROM pending WHERE seq BETWEEN ? AND ?", acknowledged)
                     results = [t.write(db) for t in group]
                     db.execute("COMMIT")
                 except BaseException:
                     if db.in_transaction:
                         db.execute("ROLLBACK")
+                    with self._arrived:
+                        self._acknowledged[:0] = acknowledged  # deleted with a later transaction
                     # The writes counted their rows as they went: count again what is there.
-                    self._count = db.execute("SELECT count(*) FROM pending").fetchone()[0]
+                    self._count = db.execute("SELECT count(*) FROM pending WHERE seq > ?",
+                                             (self._done_upto,)).fetchone()[0]
                     raise
         except BaseException as exc:
             for t in group:
@@ -260,19 +271,26 @@ class Spool:
     def head(self, limit: int) -> List[Entry]:
         with self._read_lock:
             return [Entry(*row) for row in self._reader.execute(
-                "SELECT seq, type, body FROM pending ORDER BY seq LIMIT ?", (limit,))]
+                "SELECT seq, type, body FROM pending WHERE seq > ? ORDER BY seq LIMIT ?", (self._done_upto, limit))]
 
     def remove(self, entries: Sequence[Entry]) -> None:
+        """Acknowledged: gone from `head` and the count at once; deleted from the file by the next
+        transaction (a caller queueing, or `settle`). The sender need not wait for a disk flush
+        before its next request — and a crash before the delete only sends them again, which
+        tradebook answers as duplicates."""
         if not entries:
             return
-        first, last = entries[0].seq, entries[-1].seq
-
-        def delete(db: sqlite3.Connection) -> None:
+        with self._arrived:
             # The entries are the oldest pending rows, minus any set aside: every row between the
             # first and the last is one of them (a new row's seq is above any old one).
-            self._count -= db.execute("DELETE FROM pending WHERE seq BETWEEN ? AND ?", (first, last)).rowcount
+            self._acknowledged.append((entries[0].seq, entries[-1].seq))
+            self._done_upto = max(self._done_upto, entries[-1].seq)
+            self._count -= len(entries)
 
-        self._commit(delete)
+    def settle(self) -> None:
+        """Delete what was acknowledged from the file now (the sender calls it when it goes idle)."""
+        if self._acknowledged:
+            self._commit(lambda db: None)
 
     def set_aside(self, refused: Sequence[Tuple[Entry, int, List[Dict[str, Any]]]]) -> List[Rejected]:
         now = time.time()
@@ -332,6 +350,8 @@ class Spool:
         return int(self._count)
 
     def close(self) -> None:
+        if not self._closed:
+            self.settle()
         with self._lock, self._read_lock:
             if self._closed:
                 return
