@@ -22,8 +22,9 @@ times moving forward as a live bot's do), in `--rounds` rounds:
 A mode's time runs from its first call until close() returned (every fill acknowledged by
 tradebook). In each round every mode runs once, in a rotated order, and its ratio is to
 `direct` in the same round: the machine's drift and the database's growth favour no mode.
-The table gives each mode's fills/s over all rounds and the median of its ratios, beside
-the target (a spooled client at 0.8x of direct or better), and the disk's commit latency
+The table gives each mode's fills/s over all rounds, the median of its ratios beside the
+target (a spooled client at 0.8x of direct or better), the CPU this process spent per fill
+(the client's share of a machine it shares with tradebook), and the disk's commit latency
 that bounds spool/call and spool/threads.
 """
 
@@ -33,6 +34,7 @@ import argparse
 import http.client
 import json
 import os
+import resource
 import signal
 import sqlite3
 import statistics
@@ -125,6 +127,12 @@ def run_client(server: Tradebook, token: str, items: list[dict[str, str]], batch
     return elapsed
 
 
+def process_cpu() -> float:
+    """CPU seconds of this process (every thread): what the client costs beside tradebook."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def fsync_latency(directory: str, commits: int = 300) -> float:
     """Median seconds of one small SQLite commit (WAL, synchronous=FULL) in `directory`."""
     path = os.path.join(directory, f"fsync-{time.monotonic_ns()}.sqlite")
@@ -170,6 +178,7 @@ def main() -> None:
         per_round = max(args.batch, args.fills // args.rounds)
         seconds: dict[str, float] = {m: 0.0 for m in modes}
         posted: dict[str, int] = {m: 0 for m in modes}
+        cpu: dict[str, float] = {m: 0.0 for m in modes}  # this process's CPU seconds: the client's cost
         ratios: dict[str, list[float]] = {m: [] for m in modes}
         for round_no in range(args.rounds):
             order = modes[round_no % len(modes):] + modes[:round_no % len(modes)]
@@ -177,10 +186,12 @@ def main() -> None:
             for mode in order:
                 count = per_round // 5 if mode == "spool/call" else per_round
                 items = fills.make(count, f"r{round_no}-{mode}")
+                cpu_before = process_cpu()
                 if mode == "direct":
                     took = run_direct(server, token, items, args.batch)
                 else:
                     took = run_client(server, token, items, args.batch, mode, args.threads, spool_dir)
+                cpu[mode] += process_cpu() - cpu_before
                 seconds[mode] += took
                 posted[mode] += count
                 rate[mode] = count / took
@@ -196,7 +207,7 @@ def main() -> None:
         print(f"  one SQLite commit with fsync (WAL, synchronous=FULL) on this disk: {fsync * 1e3:.2f} ms before, "
               f"{fsync_after * 1e3:.2f} ms after the run -> at most ~{1 / max(fsync, fsync_after):,.0f} "
               "single-item spooled calls/s from one thread")
-        print(f"  {'mode':<14} {'fills/s':>9}  {'x direct':>8}  target")
+        print(f"  {'mode':<14} {'fills/s':>9}  {'x direct':>8}  {'CPU µs/fill':>11}  target")
         for mode in modes:
             ratio = statistics.median(ratios[mode])
             if mode == "direct":
@@ -209,7 +220,8 @@ def main() -> None:
                     target += f"  (at most {args.threads} calls share an fsync)"
             else:
                 target = "-"
-            print(f"  {mode:<14} {posted[mode] / seconds[mode]:>9,.0f}  {ratio:>7.2f}x  {target}")
+            print(f"  {mode:<14} {posted[mode] / seconds[mode]:>9,.0f}  {ratio:>7.2f}x  "
+                  f"{cpu[mode] / posted[mode] * 1e6:>11.1f}  {target}")
     finally:
         server.stop(signal.SIGTERM)
         server.destroy()
