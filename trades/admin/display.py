@@ -20,6 +20,7 @@ The API and the exports keep every digit; this module is for reading only.
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
@@ -186,6 +187,15 @@ def age(value: datetime | None, now: datetime) -> str:
     if value is None:
         return EMPTY
     return f"{duration(now - value)} ago"
+
+
+_PADDED = re.compile(r"\b(\d+)\.(\d*?)0+\b")
+
+
+def label(obj) -> str:
+    """A row's name (its model's str) with the zeros that pad its amounts taken off: the models
+    write `buy 0.500000000000000000 BTCUSDT`, a person reads `buy 0.5 BTCUSDT`."""
+    return _PADDED.sub(lambda m: m[1] + ("." + m[2] if m[2] else ""), str(obj))
 
 
 class _Raw(str):

@@ -27,6 +27,7 @@ from trades.models import Event, Fill, Trade
 admin.site.site_header = "tradebook"
 admin.site.site_title = "tradebook"
 admin.site.index_title = "Accounts"
+admin.site.site_url = None  # no public site: "View site" would lead to a 404
 # The admin's left navigation repeats the app list and takes a fifth of a 1400 px screen from
 # every changelist; the home page and the breadcrumbs lead everywhere it does.
 admin.site.enable_nav_sidebar = False

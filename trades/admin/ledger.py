@@ -31,11 +31,13 @@ def short_id(text: str) -> str:
     return text if len(text) <= SHORT_ID else f"{text[:5]}…{text[-(SHORT_ID - 6):]}"
 
 
-def _short(text: str, url: str | None = None) -> str:
-    """A long id cut to the column's width, whole on hover."""
+def _short(text: str, url: str | None = None, *, whole: bool = False) -> str:
+    """A long id cut to the column's width (whole on hover), or `whole` on a row's page."""
+    shown = text if whole else short_id(text)
     if url is None:
-        return format_html('<span class="tb-id" title="{}">{}</span>', text, short_id(text))
-    return format_html('<a class="tb-id" href="{}" title="{}">{}</a>', url, text, short_id(text))
+        return format_html('<span class="tb-id" title="{}">{}</span>', text, shown)
+    return format_html('<a href="{}" title="{}">{}</a>' if whole else '<a class="tb-id" href="{}" title="{}">{}</a>',
+                       url, text, shown)
 
 
 def fills_url(account_id: int, **exact) -> str:
@@ -97,7 +99,7 @@ class FillAdmin(KeyedAdmin):
     fieldsets = [
         (None, {"fields": ["account", "bot", "external_id", "symbol", "side", "quantity", "price", "notional",
                            "fee", "fee_currency", "other_fees", "is_maker", "executed_at", "reason", "source"]}),
-        ("Links", {"fields": ["order_link", "trade_link", "trade_fills"]}),
+        ("Links", {"fields": ["order_page", "trade_page", "trade_fills"]}),
         ("Reported and received", {"fields": ["reported_pnl", "received_at", "voided_at", "void_reason", "meta"]}),
     ]
 
@@ -134,6 +136,14 @@ class FillAdmin(KeyedAdmin):
     @admin.display(description="trade")
     def trade_link(self, obj):
         return _short(obj.trade_id, key_url("trade", obj.account_id, obj.trade_id)) if obj.trade_id else ""
+
+    @admin.display(description="order")
+    def order_page(self, obj):
+        return _short(obj.order_id, key_url("order", obj.account_id, obj.order_id), whole=True) if obj.order_id else ""
+
+    @admin.display(description="trade")
+    def trade_page(self, obj):
+        return _short(obj.trade_id, key_url("trade", obj.account_id, obj.trade_id), whole=True) if obj.trade_id else ""
 
     @admin.display(description="all fills of its trade")
     def trade_fills(self, obj):
@@ -178,7 +188,7 @@ class OrderAdmin(KeyedAdmin):
                          .exclude(trade_id="").values_list("trade_id", flat=True)[:50]))
         if not ids:
             return display.EMPTY
-        return format_html_join(", ", '<a href="{}">{}</a>',
+        return format_html_join(", ", '<a href="{}">{}</a>',  # whole ids: a row's page has room
                                 ((key_url("trade", obj.account_id, t), t) for t in ids))
 
 
@@ -272,7 +282,7 @@ class TradeAdmin(KeyedAdmin):
 
     @admin.display(description="entry order")
     def order_link(self, obj):
-        return _short(obj.order_id, key_url("order", obj.account_id, obj.order_id)) if obj.order_id else ""
+        return _short(obj.order_id, key_url("order", obj.account_id, obj.order_id), whole=True) if obj.order_id else ""
 
 
 @admin.register(Signal)

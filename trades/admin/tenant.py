@@ -330,6 +330,20 @@ class TenantAdmin(admin.ModelAdmin):
         show.admin_order_field = name
         return show
 
+    # A row's name on its page and beside its checkbox, its amounts without padding zeros.
+    def action_checkbox(self, obj):
+        from django import forms
+        from django.contrib.admin import helpers
+
+        attrs = {"class": "action-select",
+                 "aria-label": format_html("Select this object for an action - {}", display.label(obj))}
+        return forms.CheckboxInput(attrs, lambda value: False).render(helpers.ACTION_CHECKBOX_NAME, str(obj.pk))
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            context["subtitle"] = context["row_label"] = display.label(obj)
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
     # Lists and pages show the displays in place of the raw fields.
     def get_list_display(self, request):
         names = super().get_list_display(request)

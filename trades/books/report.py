@@ -9,6 +9,7 @@ profit factor, fewer than two days for a Sharpe ratio…) is null.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal, localcontext
 
@@ -38,21 +39,54 @@ def _ratio(value: Decimal | None) -> Decimal | None:
 
 # -- closed trades -------------------------------------------------------------------------------
 
-def closed_trades(account: Account) -> list[tuple[Decimal | None, Decimal | None]]:
-    """(pnl, reported_pnl) of the trades the bot closed."""
-    return list(Trade.objects.filter(account=account, status=Trade.Status.CLOSED).values_list("pnl", "reported_pnl"))
+@dataclass
+class ClosedTrades:
+    """What the reports use of the trades the bot closed: their round-trip statistics (a trade's
+    computed pnl, else the reported one) and the sum of the PnL their bot reported."""
+
+    rows: int = 0
+    trips: Trips = field(default_factory=Trips)
+    reported_count: int = 0
+    reported_total: Decimal = ZERO
 
 
-def trade_stats(value: Valuation, closed: list[tuple]) -> dict:
+def closed_trades(account: Account) -> ClosedTrades:
+    """The closed trades' statistics. PostgreSQL sums numeric exactly: there they are added up in
+    SQL (an account with 500,000 closed trades reads one row, not 500,000); SQLite keeps amounts
+    as text, so there they are added up here with Decimal."""
+    closed = Trade.objects.filter(account=account, status=Trade.Status.CLOSED).order_by()
+    out = ClosedTrades()
+    if amounts_sum_in_sql():
+        pnl = Coalesce("pnl", "reported_pnl")
+        won = Q(pnl__gt=0) | Q(pnl__isnull=True, reported_pnl__gt=0)
+        lost = Q(pnl__lt=0) | Q(pnl__isnull=True, reported_pnl__lt=0)
+        row = closed.aggregate(rows=Count("id"), count=Count(pnl), wins=Count("id", filter=won),
+                               losses=Count("id", filter=lost), won=Sum(pnl, filter=won),
+                               lost=Sum(pnl, filter=lost), reported_count=Count("reported_pnl"),
+                               reported_total=Sum("reported_pnl"))
+        out.rows, out.reported_count = row["rows"], row["reported_count"]
+        out.reported_total = row["reported_total"] or ZERO
+        out.trips = Trips(count=row["count"], wins=row["wins"], losses=row["losses"], won=row["won"] or ZERO,
+                          lost=row["lost"] or ZERO)
+        return out
+    with localcontext(AMOUNT_CONTEXT):
+        for computed, reported in closed.values_list("pnl", "reported_pnl").iterator(chunk_size=10000):
+            out.rows += 1
+            if reported is not None:
+                out.reported_count += 1
+                out.reported_total += reported
+            pnl = computed if computed is not None else reported
+            if pnl is not None:
+                out.trips.current = pnl
+                out.trips.close()
+    return out
+
+
+def trade_stats(value: Valuation, closed: ClosedTrades) -> dict:
     """Win rate and the like over the bot's closed trades (their computed pnl, else the
     reported one) or, when the bot posts no trades, over the round trips of the fills."""
-    if closed:
-        trips = Trips()
-        for pnl, reported in closed:
-            pnl = pnl if pnl is not None else reported
-            if pnl is not None:
-                trips.current = pnl
-                trips.close()
+    if closed.rows:
+        trips = closed.trips
         source = "trades"
     else:
         trips = value.trips
@@ -121,7 +155,7 @@ def max_drawdown(days: list[DayRow]) -> Decimal | None:
 
 # -- reconciliation ------------------------------------------------------------------------------
 
-def reconciliation(account: Account, value: Valuation, closed: list[tuple] | None = None) -> dict:
+def reconciliation(account: Account, value: Valuation, closed: ClosedTrades | None = None) -> dict:
     """The bot-reported figures beside the computed ones; differences past
     settings.RECONCILE_TOLERANCE (absolute, base currency or quantity) are listed:
     reported trade (or fill) PnL against realized − fees of the closed part of the
@@ -143,13 +177,12 @@ def reconciliation(account: Account, value: Valuation, closed: list[tuple] | Non
     if closed is None:
         closed = closed_trades(account)
     reported_pnl = None
-    by_trade = [reported for _pnl, reported in closed if reported is not None]
-    if by_trade or value.reported_fills:
+    if closed.reported_count or value.reported_fills:
         # A bot reports PnL per closed trade or per fill (an exchange's closed PnL), not both:
         # the trades win when there are any. Either way it is the PnL of what was closed, so it
         # is compared with the closed part of the books: the fees of positions still open are
         # not in it yet.
-        reported_pnl = sum(by_trade, ZERO) if by_trade else value.reported_pnl
+        reported_pnl = closed.reported_total if closed.reported_count else value.reported_pnl
         compare("pnl", value.realized_pnl - value.fees + value.open_trip_fees, reported_pnl)
 
     snap = (
