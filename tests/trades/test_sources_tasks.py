@@ -8,6 +8,7 @@ from tests.factories import make_account
 from tests.trades.freqtrade_data import T1, bot_file
 from tradebook.celery import app, build_beat_schedule
 from trades import tasks
+from trades.ingest import bots
 from trades.models import Fill, Source
 
 pytestmark = pytest.mark.django_db
@@ -48,3 +49,6 @@ def test_the_round_syncs_every_enabled_source_and_one_that_fails_stops_no_other(
         assert Source.objects.get(name="off").last_sync_at is None
     finally:
         app.conf.task_always_eager = False
+        # The on-commit callbacks ran inside the test's transaction, which is rolled back: the bot
+        # ids they remembered are gone with it.
+        bots.forget_bots()

@@ -10,7 +10,8 @@ Every such change rewrites an order row, and freqtrade stamps it then
 - every trade with an order newer than the cursor's `order_id`, or updated since the
   newest `order_update_date` seen at the last pass minus LOOKBACK — a write that took
   its time to commit (an id or time taken before another's, committed after it) is
-  still read;
+  still read (one scan of the orders: freqtrade has no index on that column, and we
+  add none to a bot's database);
 - the trades refused at the last pass (they may be accepted now).
 
 The cursor (JSON, kept on the Source) holds those watermarks; the new-trade watermark
@@ -76,7 +77,8 @@ class FreqtradeReader:
             yield batch
         # The pass is done: the other watermarks move to what this pass started from.
         final = {**self.cursor, "trade_id": max(last, self.cursor.get("trade_id", 0)),
-                 "order_id": plan["max_order_id"], "updated": plan["max_updated"], "open": sorted(open_now)}
+                 "order_id": plan["max_order_id"], "updated": plan["max_updated"], "open": sorted(open_now),
+                 "source_newest": self.source_newest.isoformat() if self.source_newest else None}
         yield Batch(groups=[], cursor=final, newest=None)
 
     # -- the plan of a pass --------------------------------------------------------------------------
@@ -87,13 +89,12 @@ class FreqtradeReader:
         max_trade_id = r.value('SELECT MAX("id") FROM "trades"') or 0
         reread: set[int] = set()
         max_order_id, max_updated = c.get("order_id", 0), c.get("updated")
-        newest = [r.value('SELECT MAX("open_date") FROM "trades"'), r.value('SELECT MAX("close_date") FROM "trades"')]
         if self.has_orders:
             max_order_id = r.value('SELECT MAX("id") FROM "orders"') or 0
-            updated = r.value('SELECT MAX("order_update_date") FROM "orders"')
-            max_updated = _text_time(updated) or max_updated
-            newest.append(updated)
-        self.source_newest = max((t for t in map(_as_time, newest) if t is not None), default=None)
+            max_updated = _text_time(r.value('SELECT MAX("order_update_date") FROM "orders"')) or max_updated
+        # The store's newest time, for the lag: that of the rows this pass reads (every row that changed
+        # is read), or the last pass's when nothing changed.
+        self.source_newest = _as_time(c.get("source_newest"))
         if trade_id:  # a first pass reads every trade as new
             reread.update(row["id"] for row in r.rows('SELECT "id" FROM "trades" WHERE "is_open" = ?', (True,)))
             reread.update(int(i) for i in c.get("open", ()))
@@ -106,7 +107,7 @@ class FreqtradeReader:
                 else:
                     rows = r.rows('SELECT DISTINCT "ft_trade_id" FROM "orders" WHERE "id" > ?', (c.get("order_id", 0),))
                 reread.update(row["ft_trade_id"] for row in rows if row["ft_trade_id"] is not None)
-            if since is not None:
+            if since is not None and not self.has_orders:  # freqtrade before its orders table: closes by date
                 reread.update(row["id"] for row in r.rows('SELECT "id" FROM "trades" WHERE "close_date" >= ?', (since,)))
             reread = {i for i in reread if i <= trade_id}
         return {"reread": reread, "new_count": max(0, max_trade_id - trade_id), "max_trade_id": max_trade_id,
@@ -154,6 +155,8 @@ class FreqtradeReader:
                         if x is not None), default=None)
             if when is not None and (batch.newest is None or when > batch.newest):
                 batch.newest = when
+            if when is not None and (self.source_newest is None or when > self.source_newest):
+                self.source_newest = when
         return batch
 
 

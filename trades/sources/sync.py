@@ -42,7 +42,9 @@ are not affected: each has its own task.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+import queue
+import threading
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -55,7 +57,7 @@ from core.progress import Progress
 from core.times import iso, parse_time
 from trades.ingest import record
 from trades.models import CashFlow, Fill, Order, Source, SourceKind, Trade, TradeStatus
-from trades.sources.batches import Group
+from trades.sources.batches import Batch, Group
 from trades.sources.db import StoreDatabase, StoreError, shown_url
 
 logger = logging.getLogger(__name__)
@@ -138,7 +140,7 @@ def _run(source: Source, *, full: bool, progress: Progress | None, result: SyncR
     booked_newest = None if full else _time(cursor.get("booked_newest"))
     reader, closing = _reader(source, cursor, full=full)
     try:
-        for batch in reader.batches():
+        for batch in _read_ahead(reader.batches()):
             if progress is not None and progress.total is None and getattr(reader, "total", None) is not None:
                 progress.total = reader.total
             groups = batch.groups if full else _unbooked(account, batch.groups)
@@ -183,6 +185,46 @@ def _run(source: Source, *, full: bool, progress: Progress | None, result: SyncR
     Source.objects.filter(pk=source.pk).update(
         last_sync_at=now, last_success_at=now, error_count=0, lag=lag,
         last_error=_clip("; ".join(result.refused)) if result.refused else "")
+
+
+def _read_ahead(batches: Iterator[Batch]) -> Iterator[Batch]:
+    """The reader's batches, the next one read and translated (in a thread) while this one is booked.
+
+    Reading the bot's store and translating its rows is about a quarter of a sync; booking
+    waits on our database for much of the rest, and the thread runs then. One batch ahead at
+    most: memory stays one batch, and a sync that stops leaves the store read no further."""
+    out: queue.Queue = queue.Queue(maxsize=1)
+    stop = threading.Event()
+    done = object()
+
+    def produce() -> None:
+        try:
+            for batch in batches:
+                while not stop.is_set():
+                    try:
+                        out.put(batch, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            out.put(done)
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, raised there
+            out.put(exc)
+
+    thread = threading.Thread(target=produce, name="source-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = out.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join(timeout=30)
 
 
 def _reader(source: Source, cursor: dict, *, full: bool):
