@@ -182,8 +182,8 @@ def account_page(request, object_id):
     period = period_of(request)
     currency = account.base_currency
     now = timezone.now()
-    summary = books.summary(account=account)
     value = books.valuation(account=account)
+    summary = books.summary(account=account, value=value)
     days = books.day_rows(account, value=value)
     shown = days_in(days, period)
     since = None if PERIODS[period][1] is None or not shown else datetime.combine(shown[0].day, datetime.min.time(),

@@ -40,8 +40,12 @@ SIGNED_FIELDS = frozenset({"pnl", "reported_pnl", "realized_pnl", "unrealized_pn
 
 
 class EstimatedCountPaginator(Paginator):
-    """Counts exactly up to a threshold, then uses PostgreSQL's planner estimate; reads a page of a
-    list in the default order (newest first) through each account's (account, time, id) index.
+    """On PostgreSQL, the planner's estimate of the rows when it is past a threshold, else an exact
+    count bounded by the threshold (SQLite: that bounded count); reads a page of a list in the
+    default order (newest first) through each account's (account, time, id) index.
+
+    The estimate comes first: counting even 10,000 rows of a filter no index serves (a symbol and
+    a side over every account) reads most of the table.
 
     A plain `ORDER BY time DESC, id DESC LIMIT 50` over every account has no index to follow
     (the indexes start with the account) and sorts the whole table; one index scan per account,
@@ -59,17 +63,18 @@ class EstimatedCountPaginator(Paginator):
         query = self.object_list
         if not hasattr(query, "query"):
             return len(query)
+        if connection.vendor == "postgresql":
+            sql, params = query.order_by().query.sql_with_params()
+            with connection.cursor() as cursor:
+                cursor.execute("EXPLAIN (FORMAT JSON) " + sql, params)
+                plan = cursor.fetchone()[0]
+            if isinstance(plan, str):
+                plan = json.loads(plan)
+            estimate = int(plan[0]["Plan"]["Plan Rows"])
+            if estimate > self.EXACT_LIMIT:
+                return estimate
         # Without its ORDER BY: the first rows of any scan count as well as the newest ones.
-        exact = query.order_by()[: self.EXACT_LIMIT + 1].count()
-        if exact <= self.EXACT_LIMIT or connection.vendor != "postgresql":
-            return exact
-        sql, params = query.order_by().query.sql_with_params()
-        with connection.cursor() as cursor:
-            cursor.execute("EXPLAIN (FORMAT JSON) " + sql, params)
-            plan = cursor.fetchone()[0]
-        if isinstance(plan, str):
-            plan = json.loads(plan)
-        return max(exact, int(plan[0]["Plan"]["Plan Rows"]))
+        return query.order_by()[: self.EXACT_LIMIT + 1].count()
 
     def page(self, number):
         number = self.validate_number(number)

@@ -221,9 +221,10 @@ def reconciliation(account: Account, value: Valuation, closed: ClosedTrades | No
 
 # -- summary -------------------------------------------------------------------------------------
 
-def summary(*, account: Account) -> dict:
-    """Every figure of SPEC 5's summary (see the module docstring for units)."""
-    value = valuation(account=account)
+def summary(*, account: Account, value: Valuation | None = None) -> dict:
+    """Every figure of SPEC 5's summary (see the module docstring for units). `value`: the
+    account's valuation when the caller has it already (the admin's account page draws from it too)."""
+    value = value or valuation(account=account)
     days = day_rows(account, value=value)
     sharpe, sortino = risk_ratios(days)
     flags = [
