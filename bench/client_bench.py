@@ -204,9 +204,10 @@ def main() -> None:
         print()
         print(f"tradebook client throughput: {per_round:,} fills per mode and round ({per_round // 5:,} for "
               f"spool/call), batches of {args.batch}, {args.rounds} rounds; gunicorn 2 workers on PostgreSQL")
-        print(f"  one SQLite commit with fsync (WAL, synchronous=FULL) on this disk: {fsync * 1e3:.2f} ms before, "
-              f"{fsync_after * 1e3:.2f} ms after the run -> at most ~{1 / max(fsync, fsync_after):,.0f} "
-              "single-item spooled calls/s from one thread")
+        print(f"  one SQLite commit with fsync (WAL, synchronous=FULL) on this disk, tradebook idle: "
+              f"{fsync * 1e3:.2f} ms before, {fsync_after * 1e3:.2f} ms after the run -> at most "
+              f"~{1 / max(fsync, fsync_after):,.0f} single-item spooled calls/s from one thread (fewer while "
+              "PostgreSQL flushes its own log to the same disk)")
         print(f"  {'mode':<14} {'fills/s':>9}  {'x direct':>8}  {'CPU µs/fill':>11}  target")
         for mode in modes:
             ratio = statistics.median(ratios[mode])
