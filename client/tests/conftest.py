@@ -60,12 +60,13 @@ class Account:
 
 @pytest.fixture(scope="package")  # one server for the whole directory of tests
 def tradebook() -> Iterator[Tradebook]:
-    server = Tradebook(f"client_tests_{os.getpid()}").create()
-    server.start()
+    server = Tradebook(f"client_tests_{os.getpid()}")
     try:
+        server.create()
+        server.start()
         yield server
     finally:
-        server.destroy()
+        server.destroy()  # the database too, even when the server never came up
 
 
 @pytest.fixture
