@@ -6,11 +6,11 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from trades.api import auth
 from accounts.models import ApiToken
 from accounts.tokens import revoke_token
 from tests.api.write_helpers import fill, post
 from tests.factories import make_token
+from trades.api import auth
 from trades.models import Event, Fill
 
 

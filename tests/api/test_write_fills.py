@@ -5,9 +5,9 @@ from decimal import Decimal
 import pytest
 from django.test import override_settings
 
-from trades.api.auth import TokenRateThrottle
 from tests.api.write_helpers import fill, post
 from tests.conftest import client_for
+from trades.api.auth import TokenRateThrottle
 from trades.models import Event, Fill
 
 URL = "/api/v1/fills/"

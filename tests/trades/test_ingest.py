@@ -133,3 +133,33 @@ def test_every_validation_error_at_once(account):
 def test_the_journal_json_keeps_every_digit():
     assert dumps({"a": Decimal("0.100000000000000000001"), "b": [1, True, None, "x\u00e9"]}) == \
         '{"a":0.100000000000000000001,"b":[1,true,null,"x\u00e9"]}'
+
+
+@pytest.mark.django_db
+def test_a_log_line_with_an_id_is_journaled_as_a_duplicate_when_posted_again(account):
+    line = {"type": "log", "id": "L-1", "message": "started", "level": "info"}
+    first = record(accounts=[account], items=[line, line])
+    again = record(accounts=[account], items=[line])
+    assert [r["status"] for r in first.results] == ["created", "duplicate"]
+    assert again.results == [{"index": 0, "status": "duplicate", "id": "L-1"}]
+    assert record(accounts=[account], items=[{**line, "id": "L-2"}]).counts["created"] == 1
+    # Without an id every line is a line of its own.
+    plain = {"type": "log", "message": "tick"}
+    assert record(accounts=[account], items=[plain, plain]).counts["created"] == 2
+
+
+@pytest.mark.django_db
+def test_a_resent_open_update_close_of_one_trade_is_all_duplicates(account):
+    batch = [
+        {"type": "trade.open", "id": "T9", "symbol": "BTCUSDT", "side": "long", "quantity": "1",
+         "entry_price": "100", "entry_time": "2026-01-01T00:00:00Z"},
+        {"type": "trade.update", "id": "T9", "sl_price": "95"},
+        {"type": "trade.close", "id": "T9", "exit_price": "110", "exit_time": "2026-01-01T01:00:00Z"},
+    ]
+    assert [r["status"] for r in record(accounts=[account], items=batch).results] == ["created", "updated", "updated"]
+    # The answer was lost; the bot sends the same batch again.
+    assert [r["status"] for r in record(accounts=[account], items=batch).results] == [
+        "duplicate", "duplicate", "duplicate"]
+    with pytest.raises(TradebookError) as refused:  # a real change to a closed trade is still refused
+        record(accounts=[account], items=[{"type": "trade.update", "id": "T9", "sl_price": "90"}])
+    assert refused.value.status == 409

@@ -277,7 +277,8 @@ class LatestList(generics.GenericAPIView):
 
 
 def latest_schema(serializer):
-    return extend_schema(responses=inline_serializer(
+    # filters=True: a view that is not a list view still documents its filters.
+    return extend_schema(filters=True, responses=inline_serializer(
         name=f"Latest{serializer.Meta.model.__name__}Page",
         fields={"next": drf_serializers.CharField(allow_null=True), "previous": drf_serializers.CharField(allow_null=True),
                 "results": serializer(many=True)},

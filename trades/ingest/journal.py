@@ -28,6 +28,13 @@ def item_key(item: Item) -> str:
     return "@".join(parts)[:200]
 
 
+def log_ids_seen(account_id: int, ids: set[str]) -> set[str]:
+    """Which of these log line ids the account's journal holds already (a log has no table of
+    its own: the journal is its record)."""
+    return set(Event.objects.filter(account_id=account_id, type="log", item_key__in=ids)
+               .values_list("item_key", flat=True))
+
+
 def send_journal(items: list[Item], *, token: ApiToken | None, channel: str,
                  received_at: datetime) -> Callable[[], list[tuple]]:
     """One journal row per item, in posted order, in one statement (built by column: the

@@ -123,10 +123,6 @@ def update_trade(*, account: Account, item: Item, received_at: datetime, problem
     if trade is None:
         return
     item.pk = trade.pk
-    if trade.status == TradeStatus.CLOSED:
-        problems.add(item.index, "id", f"trade {item.posted.get('id')!r} is closed; a closed trade is never changed",
-                     status=409)
-        return
     changes = {}
     for name in TRADE_UPDATABLE:
         if name not in item.values:
@@ -138,7 +134,11 @@ def update_trade(*, account: Account, item: Item, received_at: datetime, problem
         elif not same_value(name, new, old):
             changes[name] = new
     if not changes:
-        item.outcome = DUPLICATE
+        item.outcome = DUPLICATE  # as stored: a resent update, even of a trade closed since
+        return
+    if trade.status == TradeStatus.CLOSED:
+        problems.add(item.index, "id", f"trade {item.posted.get('id')!r} is closed; a closed trade is never changed",
+                     status=409)
         return
     if item.meta:
         changes["meta"] = json_merge_expression("meta", item.meta)

@@ -313,6 +313,7 @@ LOG = ItemType(
     "log", "LogItem",
     "Free text for the audit trail; kept in the journal only.",
     (
+        _id("The line's id (optional: a line posted again with its id is a duplicate).", required=False),
         Field("message", TEXT, required=True),
         Field("level", CHOICE, choices=LOG_LEVELS),
         Field("ts", TIME, help="When the bot logged it."),

@@ -190,10 +190,11 @@ def _write(request: _Request) -> IngestResult:
                 closes = []
             if item.type.name == "trade.update":
                 lifecycle.update_trade(account=account, item=item, received_at=received_at, problems=problems)
-            elif item.type.name == "log":
-                item.outcome = CREATED
         if closes:
             lifecycle.close_trades(account=account, items=closes, received_at=received_at, problems=problems)
+        logs = [item for item in account_items if item.type.name == "log"]
+        if logs:
+            _settle_logs(account.pk, logs)
         voids = [item for item in account_items if item.type.name == "fill.void"]
         if voids:
             voided[account.pk] = lifecycle.void_fills(account=account, items=voids, received_at=received_at,
@@ -219,6 +220,18 @@ def _write(request: _Request) -> IngestResult:
     return _result(items)
 
 
+def _settle_logs(account_id: int, logs: list[Item]) -> None:
+    """A log line is created, or a duplicate when its id was journaled before (or earlier in
+    this request)."""
+    seen = journal.log_ids_seen(account_id, {item.values["external_id"] for item in logs
+                                             if item.values.get("external_id")})
+    for item in logs:
+        line_id = item.values.get("external_id")
+        item.outcome = DUPLICATE if line_id in seen else CREATED
+        if line_id:
+            seen.add(line_id)
+
+
 def _bookings(writers: list[KeyedWriter]) -> list[tuple[Account, list, set[str]]]:
     """Per account: the fills this request created, and the symbols whose books are rebuilt
     because a trade opened now has fills booked before it (their strategy was not known then)."""
@@ -227,7 +240,7 @@ def _bookings(writers: list[KeyedWriter]) -> list[tuple[Account, list, set[str]]
     accounts: dict[int, Account] = {}
     for writer in writers:
         accounts[writer.account.pk] = writer.account
-        for item, row in writer.created:
+        for _item, row in writer.created:
             if writer.type_name == "fill":
                 fills[writer.account.pk].append(books.BookedFill.from_row(row))
             elif writer.type_name == "trade.open" and row["strategy"]:
