@@ -82,6 +82,7 @@ def main() -> None:
     reference = ingest_reference(min(args.trades, 20_000))
     # Where a sync's time goes: the write service (`record`) against reading and translating the store.
     spent = {"record": 0.0}
+    calls: list[tuple[int, float]] = []  # (items, seconds) of each record() call
     real_record = sync.record
 
     def timed_record(**kwargs):
@@ -90,6 +91,7 @@ def main() -> None:
             return real_record(**kwargs)
         finally:
             spent["record"] += time.perf_counter() - t
+            calls.append((len(kwargs["items"]), time.perf_counter() - t))
 
     sync.record = timed_record
 
@@ -102,6 +104,8 @@ def main() -> None:
         first = sync_source(source_id=source.pk)
     first_s = time.perf_counter() - t
     first_record = spent["record"]
+    early, late = calls[:10], calls[-10:]
+    per_item = [sum(c[1] for c in part) / max(1, sum(c[0] for c in part)) for part in (early, late)]
     fills = Fill.objects.filter(account=account).count()
     assert first.status == "done" and fills == 2 * args.trades - len(still_open), (first, fills)
     rate = fills / first_s
@@ -118,7 +122,8 @@ def main() -> None:
           f"batches of 1,000, one transaction)")
     print(f"first sync:       {fills:,} fills ({args.trades:,} trades) in {first_s:.1f} s = {rate:,.0f} fills/s "
           f"(target ≥ {TARGET_FIRST:,}) {'ok' if rate >= TARGET_FIRST else 'MISSED'}; {rate / reference:.2f}× the "
-          f"reference; record() {first_record:.1f} s of it (each trade books 2 fills, its open and its close)")
+          f"reference; record() {first_record:.1f} s of it (each trade books 2 fills, its open and its close): "
+          f"{per_item[0] * 1e6:.0f} µs an item in its first calls, {per_item[1] * 1e6:.0f} µs in its last")
     print(f"incremental sync: {args.new} new trades and {len(still_open)} closed ({second.counts['created']} items "
           f"created, {second.counts['updated']} updated) in {next_s:.2f} s "
           f"(target < {TARGET_NEXT:g} s) {'ok' if next_s < TARGET_NEXT else 'MISSED'}")

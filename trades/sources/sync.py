@@ -298,6 +298,7 @@ def _parts(groups: list[Group]) -> Iterable[list[Group]]:
 def _unbooked(account: Account, groups: list[Group]) -> list[Group]:
     """The groups with only their items not booked yet (a group left with none is dropped)."""
     fills: set[str] = set()
+    symbols: set[str] = set()
     flows: set[str] = set()
     trades: set[str] = set()
     orders: set[str] = set()
@@ -306,6 +307,7 @@ def _unbooked(account: Account, groups: list[Group]) -> list[Group]:
             kind = item.get("type")
             if kind == "fill":
                 fills.add(str(item["id"]))
+                symbols.add(item["symbol"])
             elif kind == "cashflow":
                 flows.add(str(item["id"]))
             elif kind in ("trade.open", "trade.close"):
@@ -314,7 +316,9 @@ def _unbooked(account: Account, groups: list[Group]) -> list[Group]:
                 orders.add(str(item["id"]))
     if not (fills or flows or trades or orders):
         return groups
-    booked_fills = _existing(Fill.objects.filter(account=account), fills, ("symbol", "external_id"))
+    # With their symbols: the fills' key index is (account, symbol, id).
+    booked_fills = _existing(Fill.objects.filter(account=account, symbol__in=sorted(symbols)), fills,
+                             ("symbol", "external_id"))
     booked_flows = {k for (k,) in _existing(CashFlow.objects.filter(account=account), flows, ("external_id",))}
     booked_trades = dict(_existing(Trade.objects.filter(account=account), trades, ("external_id", "status")))
     booked_orders = dict(_existing(Order.objects.filter(account=account), orders, ("external_id", "updated_at")))
