@@ -278,8 +278,9 @@ def main() -> int:
     for name, url in lists:
         report(name, *timed(lambda u=url: page(u), args.runs), 100)
     # Searching is by exact id; a fill id is indexed only with its account and symbol (the key).
-    report("fills list, a trade's fills by exact id, one account",
+    report("fills list, search a trade id in one account",
            *timed(lambda: page(f"{fills}?account__id__exact={main_account.pk}&q=t12345"), args.runs), 100)
+    report("fills list, search a fill id in every account", *timed(lambda: page(f"{fills}?q=f12345i"), args.runs), 100)
     for by in ("bot", "strategy", "symbol"):
         report(f"performance by {by} (books.performance)",
                *timed(lambda b=by: books.performance(account=main_account, by=b), args.runs), 300)

@@ -103,6 +103,21 @@ class FillAdmin(KeyedAdmin):
         ("Reported and received", {"fields": ["reported_pnl", "received_at", "voided_at", "void_reason", "meta"]}),
     ]
 
+    def get_search_results(self, request, queryset, search_term):
+        """A fill, order or trade id, or a symbol — each matched through an index that starts with
+        the account: a fill's id is unique with its account and symbol, so it is looked up under
+        each symbol the account holds."""
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        from trades.models import PositionState
+
+        accounts = self.visible_account_ids(request)
+        symbols = list(PositionState.objects.filter(account_id__in=accounts).values_list("symbol", flat=True)
+                       .distinct())
+        match = Q(trade_id=term) | Q(order_id=term) | Q(symbol__in=symbols, external_id=term) | Q(symbol=term.upper())
+        return queryset.filter(match, account_id__in=accounts), False
+
     @admin.display(description="side", ordering="side")
     def side_shown(self, obj):
         if obj.voided_at is not None:
