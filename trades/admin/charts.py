@@ -156,9 +156,10 @@ def calendar_heatmap(days: list[tuple[date, Decimal]], *, currency: str) -> dict
     }
 
 
-def sparkline(points: list[tuple[datetime, Decimal]], *, currency: str) -> dict:
-    """A small equity curve for the home page: no axes, the value on hover."""
-    color = GAIN if len(points) < 2 or points[-1][1] >= points[0][1] else LOSS
+def sparkline(points: list[tuple[datetime, Decimal]], *, currency: str, gain: bool) -> dict:
+    """A small equity curve for the home page: no axes, the value on hover; green or red by the
+    net PnL of its days (`gain`), not by equity's change, which deposits and withdrawals move."""
+    color = GAIN if gain else LOSS
     return {
         "data": [{
             "type": "scatter", "mode": "lines", "x": [_t(t) for t, _ in points], "y": [_f(v) for _, v in points],

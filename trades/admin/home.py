@@ -48,12 +48,13 @@ def account_rows(accounts, now: datetime) -> list[dict]:
         spark = [(now if d.live else charts.day_end(d.day), d.equity_end) for d in days[-SPARK_DAYS:]
                  if d.equity_end is not None]
         today = days[-1].net_pnl if days else Decimal(0)
+        month = _sum(days[-SPARK_DAYS:])
         rows.append({
             "account": account, "currency": currency, "equity": value.equity,
-            "today": today, "week": _sum(days[-7:]), "month": _sum(days[-30:]),
+            "today": today, "week": _sum(days[-7:]), "month": month,
             "return_pct": chained_return(days), "max_drawdown": max_drawdown(days),
             "open_positions": value.positions_count, "fills": value.fills,
-            "spark": charts.sparkline(spark, currency=currency), "chart_id": f"spark-{account.pk}",
+            "spark": charts.sparkline(spark, currency=currency, gain=month >= 0), "chart_id": f"spark-{account.pk}",
             "url": reverse("admin:accounts_account_page", args=[account.pk]),
         })
     return rows
