@@ -1,6 +1,8 @@
 """Benchmark: a freqtrade source on PostgreSQL — a first sync of 100,000 trades, then an incremental one.
 
-    .venv/bin/python bench/sources_bench.py [--trades 100000] [--new 100]
+    .venv/bin/python bench/sources_bench.py [--trades 100000] [--new 100] [--open 20] [--profile first|next]
+
+(`--profile` prints where that sync spends its time, by cumulative time or BENCH_SORT=tottime.)
 
 Creates (drops first) two dedicated databases on the local server: tradebook's
 (BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/bench_sources) and the
@@ -145,7 +147,7 @@ def profiled(enabled: bool):
         yield
     finally:
         profile.disable()
-        pstats.Stats(profile).sort_stats("cumulative").print_stats(45)
+        pstats.Stats(profile).sort_stats(os.environ.get("BENCH_SORT", "cumulative")).print_stats(45)
 
 
 def ingest_reference(count: int) -> float:
