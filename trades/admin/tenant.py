@@ -41,7 +41,7 @@ SIGNED_FIELDS = frozenset({"pnl", "reported_pnl", "realized_pnl", "unrealized_pn
 
 class EstimatedCountPaginator(Paginator):
     """On PostgreSQL, the planner's estimate of the rows when it is past a threshold, else an exact
-    count bounded by the threshold (SQLite: that bounded count); reads a page of a list in the
+    count bounded by the threshold (SQLite: an exact count); reads a page of a list in the
     default order (newest first) through each account's (account, time, id) index.
 
     The estimate comes first: counting even 10,000 rows of a filter no index serves (a symbol and
@@ -73,8 +73,11 @@ class EstimatedCountPaginator(Paginator):
             estimate = int(plan[0]["Plan"]["Plan Rows"])
             if estimate > self.EXACT_LIMIT:
                 return estimate
-        # Without its ORDER BY: the first rows of any scan count as well as the newest ones.
-        return query.order_by()[: self.EXACT_LIMIT + 1].count()
+            # Without its ORDER BY: the first rows of any scan count as well as the newest ones.
+            return query.order_by()[: self.EXACT_LIMIT + 1].count()
+        # SQLite (the single-machine default) has no estimate: an exact count, so that every page
+        # of a list past 10,000 rows can be reached.
+        return query.order_by().count()
 
     def page(self, number):
         number = self.validate_number(number)
