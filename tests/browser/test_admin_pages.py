@@ -11,6 +11,8 @@ import pytest
 from tests.browser.conftest import FILLS_ONLY, IMPORTED, SCREENSHOTS, WIDTH
 
 REPRS = ("Decimal(", "{'")
+# The first test starts the site (migrate, seed_demo, 30,000 imported fills): minutes on a busy machine.
+pytestmark = pytest.mark.timeout(1800)
 
 
 def shot(page, name: str) -> None:
