@@ -456,6 +456,38 @@ class Attribution(models.Model):
         return f"{self.account} {self.symbol} bot {self.bot_id} {self.strategy or '-'}"
 
 
+class ClosedTradeTally(models.Model):
+    """The trades a bot closed, added up per bot and strategy: what the summary's trade statistics
+    and the performance report read, instead of every closed trade.
+
+    Derived data, kept by the books as trades close (in the closing transaction, the row
+    locked); `verify_ledger` adds the closed trades up again and reports any difference. A
+    trade's PnL is its computed one, else the one its bot reported.
+    """
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="closed_trade_tallies",
+                                db_index=False)
+    bot_id = models.BigIntegerField(default=0, help_text="The trades' bot (0: none).")
+    strategy = models.CharField(max_length=200, blank=True)
+    trades = models.PositiveIntegerField(default=0, help_text="Closed trades.")
+    counted = models.PositiveIntegerField(default=0, help_text="Closed trades with a PnL.")
+    wins = models.PositiveIntegerField(default=0)
+    losses = models.PositiveIntegerField(default=0)
+    won = AmountField(default=0, help_text="Σ PnL of the winning trades.")
+    lost = AmountField(default=0, help_text="Σ PnL of the losing trades (≤ 0).")
+    reported = models.PositiveIntegerField(default=0, help_text="Closed trades with a PnL their bot reported.")
+    reported_pnl = AmountField(default=0, help_text="Σ the PnL their bot reported.")
+
+    class Meta:
+        ordering = ["account", "bot_id", "strategy"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "bot_id", "strategy"], name="closedtradetally_unique_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account} bot {self.bot_id} {self.strategy or '-'}: {self.trades} closed"
+
+
 class SourceKind(models.TextChoices):
     FREQTRADE = "freqtrade"
     HUMMINGBOT = "hummingbot"

@@ -58,7 +58,7 @@ def test_snapshot_now_for_one_account_even_inactive():
 
 
 def test_snapshot_now_names_an_unknown_account():
-    with pytest.raises(CommandError, match="No account with slug 'nope'"):
+    with pytest.raises(CommandError, match=r"No account 'nope'\."):
         run("snapshot_now", "--account", "nope")
     assert not EquitySnapshot.objects.exists()
 

@@ -14,19 +14,16 @@ from datetime import date, timedelta
 from decimal import Decimal, localcontext
 
 from django.conf import settings
-from django.db.models import Count, Q, Sum
-from django.db.models.functions import Coalesce
 
 from accounts.models import Account
 from core.amounts import AMOUNT_CONTEXT
 from core.errors import TradebookError
-from core.sql.reads import amounts_sum_in_sql
 from snapshots.models import EquitySnapshot, SnapshotSource, WalletSnapshot
 from trades.books.attribution import Share, stored_shares
 from trades.books.cost import ZERO, Trips
 from trades.books.rollup import HUNDRED, DayRow, day_rows
+from trades.books.tally import stored as stored_tally
 from trades.books.valuation import Converter, Valuation, valuation
-from trades.models import Trade
 
 RATIO = Decimal("1e-8")
 PERIODS = ("day", "week", "month")
@@ -51,34 +48,19 @@ class ClosedTrades:
 
 
 def closed_trades(account: Account) -> ClosedTrades:
-    """The closed trades' statistics. PostgreSQL sums numeric exactly: there they are added up in
-    SQL (an account with 500,000 closed trades reads one row, not 500,000); SQLite keeps amounts
-    as text, so there they are added up here with Decimal."""
-    closed = Trade.objects.filter(account=account, status=Trade.Status.CLOSED).order_by()
+    """The closed trades' statistics, from their tally (trades.books.tally): a few rows however
+    many trades the account closed."""
     out = ClosedTrades()
-    if amounts_sum_in_sql():
-        pnl = Coalesce("pnl", "reported_pnl")
-        won = Q(pnl__gt=0) | Q(pnl__isnull=True, reported_pnl__gt=0)
-        lost = Q(pnl__lt=0) | Q(pnl__isnull=True, reported_pnl__lt=0)
-        row = closed.aggregate(rows=Count("id"), count=Count(pnl), wins=Count("id", filter=won),
-                               losses=Count("id", filter=lost), won=Sum(pnl, filter=won),
-                               lost=Sum(pnl, filter=lost), reported_count=Count("reported_pnl"),
-                               reported_total=Sum("reported_pnl"))
-        out.rows, out.reported_count = row["rows"], row["reported_count"]
-        out.reported_total = row["reported_total"] or ZERO
-        out.trips = Trips(count=row["count"], wins=row["wins"], losses=row["losses"], won=row["won"] or ZERO,
-                          lost=row["lost"] or ZERO)
-        return out
     with localcontext(AMOUNT_CONTEXT):
-        for computed, reported in closed.values_list("pnl", "reported_pnl").iterator(chunk_size=10000):
-            out.rows += 1
-            if reported is not None:
-                out.reported_count += 1
-                out.reported_total += reported
-            pnl = computed if computed is not None else reported
-            if pnl is not None:
-                out.trips.current = pnl
-                out.trips.close()
+        for tally in stored_tally(account).values():
+            out.rows += tally.trades
+            out.reported_count += tally.reported
+            out.reported_total += tally.reported_pnl
+            out.trips.count += tally.counted
+            out.trips.wins += tally.wins
+            out.trips.losses += tally.losses
+            out.trips.won += tally.won
+            out.trips.lost += tally.lost
     return out
 
 
@@ -335,7 +317,7 @@ def performance(*, account: Account, by: str) -> list[dict]:
         for shares in stored.values():
             for (bot_id, strategy), share in shares.items():
                 groups.setdefault(key_of(bot_id, strategy), Share()).add(share)
-        trades = _closed_trades_by(account, "bot__key" if by == "bot" else "strategy")
+        trades = _closed_trades_by(account, key_of)
         converter = Converter(account, dict(value.marks))
         out = []
         for key in sorted(set(groups) | set(trades), key=lambda k: (k is None, k or "")):
@@ -353,21 +335,12 @@ def performance(*, account: Account, by: str) -> list[dict]:
     return out
 
 
-def _closed_trades_by(account: Account, column: str) -> dict[str | None, tuple[int, Decimal, int]]:
-    """{key: (closed trades, Σ their PnL, winners)}; a trade's PnL is the computed one, else the
-    one its bot reported."""
-    closed = Trade.objects.filter(account=account, status=Trade.Status.CLOSED).order_by()
-    pnl = Coalesce("pnl", "reported_pnl")
+def _closed_trades_by(account: Account, key_of) -> dict[str | None, tuple[int, Decimal, int]]:
+    """{key: (closed trades, Σ their PnL, winners)} from the tally, `key_of(bot_id, strategy)`."""
     out: dict[str | None, tuple[int, Decimal, int]] = {}
-    if amounts_sum_in_sql():
-        won = Q(pnl__gt=0) | Q(pnl__isnull=True, reported_pnl__gt=0)
-        rows = closed.values_list(column).annotate(n=Count("id"), total=Sum(pnl), wins=Count("id", filter=won))
-        for key, count, total, wins in rows:
-            out[key or None] = (count, total or ZERO, wins)
-        return out
     with localcontext(AMOUNT_CONTEXT):
-        for key, computed, reported in closed.values_list(column, "pnl", "reported_pnl").iterator(chunk_size=10000):
-            value = computed if computed is not None else reported
-            count, total, wins = out.get(key or None, (0, ZERO, 0))
-            out[key or None] = (count + 1, total + (value or ZERO), wins + (value is not None and value > 0))
+        for (bot_id, strategy), tally in stored_tally(account).items():
+            key = key_of(bot_id, strategy)
+            count, total, wins = out.get(key, (0, ZERO, 0))
+            out[key] = (count + tally.trades, total + tally.won + tally.lost, wins + tally.wins)
     return out

@@ -28,7 +28,7 @@ from trades.books.marks import (
     states_with_prices,
 )
 from trades.books.state import book_from_state
-from trades.models import CashFlow, Trade
+from trades.models import CashFlow, ClosedTradeTally
 
 FUNDING = CashFlow.Kind.FUNDING
 # Money moved in or out by the owner: not profit, so time-weighted returns split at them.
@@ -223,7 +223,7 @@ def valuation(*, account: Account) -> Valuation:
 
         cash = account.initial_capital + all_flows + realized - fees
         equity = cash + unrealized
-    closed = Trade.objects.filter(account=account, status=Trade.Status.CLOSED).count()
+    closed = ClosedTradeTally.objects.filter(account=account).aggregate(n=Sum("trades"))["n"] or 0
     return Valuation(
         account_id=account.pk, base_currency=account.base_currency, at=timezone.now(),
         initial_capital=account.initial_capital, positions=positions, cash=cash, equity=equity,

@@ -1,5 +1,5 @@
 """Verify the stored books: recompute every PositionState and its attribution from the fills
-alone and compare.
+alone, and the closed trades' tally from the trades, and compare.
 
 Both are derived data kept incrementally by ingest; this is the check that the increments
 never drifted (and the repair when they did: `repair=True` recomputes the symbols that differ).
@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from accounts.models import Account
 from core.amounts import q18
+from trades.books import tally
 from trades.books.attribution import stored_shares
 from trades.books.state import STATE_FIELDS, book_to_state, new_book, recompute_symbols, stream_books
 from trades.models import PositionState
@@ -91,8 +92,14 @@ def verify_account(*, account: Account, result: Verification | None = None, repa
             if have[name] != empty[name]:
                 result.differences.append(Difference(account.slug, symbol, name, have[name], empty[name]))
                 bad.add(symbol)
+    tally_wrong = tally.stored(account) != tally.counted_again(account)
+    if tally_wrong:
+        result.differences.append(Difference(account.slug, "*", "closed trade tally", tally.stored(account),
+                                             tally.counted_again(account)))
     result.accounts += 1
     if repair and bad:
         recompute_symbols(account=account, symbols=bad)
         result.repaired += len(bad)
+    if repair and tally_wrong:
+        tally.recount(account)
     return result

@@ -10,6 +10,7 @@ from accounts.models import Account
 from core.amounts import AMOUNT_CONTEXT, AMOUNT_LIMIT, q18
 from core.sql.inserts import full_row, insert_rows, json_expression, json_merge_expression
 from core.sql.updates import update_rows
+from trades.books.tally import add_closed
 from trades.ingest.items import CREATED, DUPLICATE, UPDATED, Item, Problems
 from trades.ingest.keyed import differences, report_conflict, same_value
 from trades.models import ORDER_STATUS_RANK, Fill, Order, Trade, TradeDirection, TradeStatus
@@ -184,6 +185,8 @@ def close_trade(*, account: Account, item: Item, received_at: datetime, problems
         reported_pnl=posted.get("reported_pnl"), pnl=q18(pnl), closed_at=received_at, updated_at=received_at,
         **({"meta": json_merge_expression("meta", item.meta)} if item.meta else {}),
     )
+    trade.status, trade.pnl, trade.reported_pnl = TradeStatus.CLOSED, q18(pnl), posted.get("reported_pnl")
+    add_closed(account, [trade])
     item.outcome = UPDATED
 
 
@@ -235,6 +238,7 @@ def close_trades(*, account: Account, items: list[Item], received_at: datetime, 
     if closed and not problems:
         update_rows(Trade, list(closed.values()), constants={"status": TradeStatus.CLOSED, "closed_at": received_at,
                                                               "updated_at": received_at})
+        add_closed(account, [trade for trade in trades.values() if trade.pk in closed])
 
 
 # --- voids --------------------------------------------------------------------
