@@ -1,8 +1,43 @@
+from pathlib import Path
+
 import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from tests.factories import make_account, make_token
+
+# The long suites: each folder's tests carry its mark and run only when the `-m` expression
+# names it, so `bin/test` stays quick and CI runs each on its own (.ci/run).
+LONG_SUITES = {
+    "faults": "starts its own PostgreSQL cluster, gunicorn and Celery and kills them",
+    "fuzz": "Hypothesis and Schemathesis fuzzing of the write doors",
+    "browser": "the admin in headless Chromium against a real server",
+}
+HERE = Path(__file__).resolve().parent
+_deselected: dict[str, int] = {}
+
+
+def pytest_configure(config):
+    for name, what in LONG_SUITES.items():
+        config.addinivalue_line("markers", f"{name}: {what} (run with -m {name}; deselected otherwise)")
+
+
+def pytest_collection_modifyitems(config, items):
+    markexpr = config.getoption("markexpr", "") or ""
+    for name in LONG_SUITES:
+        if name in markexpr:
+            continue  # the -m expression decides, as usual
+        folder = HERE / name
+        ours = [item for item in items if folder in Path(str(item.path)).resolve().parents]
+        if ours:
+            _deselected[name] = len(ours)
+            config.hook.pytest_deselected(items=ours)
+            items[:] = [item for item in items if item not in ours]
+
+
+def pytest_terminal_summary(terminalreporter):
+    for name, count in _deselected.items():
+        terminalreporter.write_line(f"tests/{name}: {count} {name} tests deselected (run them with -m {name})")
 
 
 @pytest.fixture(autouse=True)

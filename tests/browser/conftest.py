@@ -42,33 +42,6 @@ FILLS_ONLY = "fills-only"
 IMPORTED = "imported-history"
 WIDTH = 1400
 
-_deselected_here = 0
-
-
-def pytest_configure(config):
-    config.addinivalue_line(
-        "markers", "browser: drives headless Chromium against a real server (run with -m browser; "
-                   "deselected otherwise)")
-
-
-def pytest_collection_modifyitems(config, items):
-    global _deselected_here
-    ours = [item for item in items if HERE in Path(str(item.path)).resolve().parents]
-    for item in ours:
-        item.add_marker(pytest.mark.browser)
-    if "browser" in (config.getoption("markexpr", "") or ""):
-        return  # the -m expression decides, as usual
-    if ours:
-        _deselected_here = len(ours)
-        config.hook.pytest_deselected(items=ours)
-        items[:] = [item for item in items if item not in ours]
-
-
-def pytest_terminal_summary(terminalreporter):
-    if _deselected_here:
-        terminalreporter.write_line(
-            f"tests/browser: {_deselected_here} browser tests deselected (run them with -m browser)")
-
 
 def ensure_chromium() -> str:
     """Debian's chromium, installed with apt-get on a fresh machine."""

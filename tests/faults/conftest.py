@@ -26,39 +26,13 @@ from __future__ import annotations
 import contextlib
 import shutil
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
 from tests.faults.harness import REGISTRY, PgCluster, app_env, clean_up_on_sigterm, manage
 
-HERE = Path(__file__).resolve().parent
 ACCOUNT = "faults"
 TEMPLATE_DB = "tradebook_template"
-
-_deselected_here = 0
-
-
-def pytest_configure(config):
-    config.addinivalue_line(
-        "markers", "faults: starts its own PostgreSQL cluster, gunicorn and Celery and kills them "
-                   "(run with -m faults; deselected otherwise)")
-
-
-def pytest_collection_modifyitems(config, items):
-    global _deselected_here
-    if "faults" in (config.getoption("markexpr", "") or ""):
-        return  # the -m expression decides, as usual
-    ours = [item for item in items if HERE in Path(str(item.path)).resolve().parents]
-    if ours:
-        _deselected_here = len(ours)
-        config.hook.pytest_deselected(items=ours)
-        items[:] = [item for item in items if item not in ours]
-
-
-def pytest_terminal_summary(terminalreporter):
-    if _deselected_here:
-        terminalreporter.write_line(f"tests/faults: {_deselected_here} fault tests deselected (run them with -m faults)")
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,6 @@ Bounded: a few minutes in all. At the end the figures are printed: requests trie
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
-
-HERE = Path(__file__).resolve().parent
-
-_deselected_here = 0
 
 
 @dataclass
@@ -45,26 +40,7 @@ class Figures:
 FIGURES = Figures()
 
 
-def pytest_configure(config):
-    config.addinivalue_line(
-        "markers", "fuzz: Hypothesis and Schemathesis fuzzing of the write doors (run with -m fuzz; "
-                   "deselected otherwise)")
-
-
-def pytest_collection_modifyitems(config, items):
-    global _deselected_here
-    if "fuzz" in (config.getoption("markexpr", "") or ""):
-        return  # the -m expression decides, as usual
-    ours = [item for item in items if HERE in Path(str(item.path)).resolve().parents]
-    if ours:
-        _deselected_here = len(ours)
-        config.hook.pytest_deselected(items=ours)
-        items[:] = [item for item in items if item not in ours]
-
-
 def pytest_terminal_summary(terminalreporter):
-    if _deselected_here:
-        terminalreporter.write_line(f"tests/fuzz: {_deselected_here} fuzz tests deselected (run them with -m fuzz)")
     if FIGURES.requests:
         c = FIGURES.by_class
         terminalreporter.write_line(
