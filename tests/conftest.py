@@ -25,10 +25,12 @@ def pytest_configure(config):
 def pytest_collection_modifyitems(config, items):
     markexpr = config.getoption("markexpr", "") or ""
     for name in LONG_SUITES:
-        if name in markexpr:
-            continue  # the -m expression decides, as usual
         folder = HERE / name
         ours = [item for item in items if folder in Path(str(item.path)).resolve().parents]
+        for item in ours:  # a suite's folder is its mark: no test there can forget it
+            item.add_marker(getattr(pytest.mark, name))
+        if name in markexpr:
+            continue  # the -m expression decides, as usual
         if ours:
             _deselected[name] = len(ours)
             config.hook.pytest_deselected(items=ours)
