@@ -166,3 +166,10 @@ def test_a_time_parameter_holding_a_percent_sign_is_a_400(api, url):
     # Found by the fuzz suite: django-filter formats the message with '%', which the echoed value held.
     errors = refused(api.get(url))
     assert errors[0]["field"] in ("since", "until") and "%" in errors[0]["message"]
+
+
+@pytest.mark.django_db
+def test_an_unknown_format_is_a_404_in_the_error_format(api):
+    response = api.get("/api/v1/fills/?format=bogus")
+    assert response.status_code == 404
+    assert response.json() == {"errors": [{"index": None, "field": None, "message": "Not found."}]}

@@ -60,8 +60,9 @@ def exception_handler(exc, context):
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
-    if isinstance(exc, exceptions.APIException):
-        response.data = {"errors": _flatten(exc.detail)}
+    # DRF's own errors (and Django's Http404 and PermissionDenied, which it turns into its own)
+    # carry `detail`: said in the one error format.
+    response.data = {"errors": _flatten(exc.detail if isinstance(exc, exceptions.APIException) else response.data)}
     return response
 
 
