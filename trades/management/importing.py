@@ -1,8 +1,6 @@
 """What the import commands share: items written through `record` in chunks inside ONE
 transaction, so a bad line anywhere writes nothing, with errors re-addressed to lines."""
 
-import hashlib
-import json
 from collections.abc import Callable, Sequence
 
 from django.db import transaction
@@ -40,21 +38,6 @@ def import_items(*, account: Account, items: Sequence[dict], where: Callable[[in
             if progress is not None:
                 progress.advance(len(chunk))
     return counts
-
-
-def key_unkeyed_signals(items: list[dict]) -> list[dict]:
-    """Give a signal posted without `id` a key derived from its content.
-
-    Over the API a signal without id is a new signal each time (SPEC 4.1); a file,
-    though, must be safe to import twice (SPEC 8), so there the line's content is its key.
-    """
-    out = []
-    for item in items:
-        if isinstance(item, dict) and item.get("type") == "signal" and item.get("id") in (None, ""):
-            text = json.dumps(item, sort_keys=True, default=str, separators=(",", ":"))
-            item = {**item, "id": "import-" + hashlib.sha256(text.encode()).hexdigest()[:40]}
-        out.append(item)
-    return out
 
 
 def describe(error: dict, offset: int, where: Callable[[int], str]) -> str:

@@ -26,8 +26,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from core.exact_json import loads_exact
-from trades.ingest.formats.legacy import fill_missing_timestamps
-from trades.management.importing import key_unkeyed_signals
+from trades.ingest.formats.legacy import fill_missing_timestamps, key_unkeyed_signals
 from trades.sources.batches import Batch, Group
 from trades.sources.db import StoreError
 

@@ -16,6 +16,7 @@ not know in `meta`. Any other item is returned as it is.
 """
 
 import hashlib
+import json
 
 from core.amounts import decimal_str, parse_amount
 from core.errors import BadValue
@@ -97,6 +98,21 @@ def fill_missing_timestamps(items: list) -> list:
                 last = own
             elif field is not None and last is not None:
                 item = {**item, "timestamp": last}
+        out.append(item)
+    return out
+
+
+def key_unkeyed_signals(items: list[dict]) -> list[dict]:
+    """Give a signal posted without `id` a key derived from its content.
+
+    Over the API a signal without id is a new signal each time (SPEC 4.1); a file,
+    though, must be safe to import twice (SPEC 8), so there the line's content is its key.
+    """
+    out = []
+    for item in items:
+        if isinstance(item, dict) and item.get("type") == "signal" and item.get("id") in (None, ""):
+            text = json.dumps(item, sort_keys=True, default=str, separators=(",", ":"))
+            item = {**item, "id": "import-" + hashlib.sha256(text.encode()).hexdigest()[:40]}
         out.append(item)
     return out
 
@@ -199,4 +215,4 @@ def _time_text(value) -> str:
         return _text(value)
 
 
-__all__ = ["TIME_FIELDS", "derived_fill_id", "fill_missing_timestamps", "is_legacy", "translate"]
+__all__ = ["TIME_FIELDS", "derived_fill_id", "fill_missing_timestamps", "is_legacy", "key_unkeyed_signals", "translate"]

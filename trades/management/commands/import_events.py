@@ -5,8 +5,8 @@ from django.core.management.base import BaseCommand, CommandError
 from accounts.management.lookup import account_named
 from core.exact_json import loads_exact
 from core.progress import Progress
-from trades.ingest.formats.legacy import fill_missing_timestamps
-from trades.management.importing import ImportFailed, import_items, key_unkeyed_signals, summary
+from trades.ingest.formats.legacy import fill_missing_timestamps, key_unkeyed_signals
+from trades.management.importing import ImportFailed, import_items, summary
 
 
 class Command(BaseCommand):
