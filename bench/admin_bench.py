@@ -71,7 +71,7 @@ def drop(slug: str) -> None:
         return
     with connection.cursor() as cur:
         for table in ("trades_fill", "trades_trade", "trades_cashflow", "snapshots_mark", "snapshots_equitysnapshot",
-                      "trades_positionstate", "trades_dailypnl", "trades_attribution", "trades_event",
+                      "trades_positionstate", "trades_dailypnl", "trades_closedtradetally", "trades_event",
                       "accounts_bot"):
             cur.execute(f"DELETE FROM {table} WHERE account_id = %s", [account.pk])
     account.delete()
@@ -199,7 +199,7 @@ def load(n_fills: int, n_big: int, n_symbols: int, days: int, *, reload: bool):
     days_rolled = books.roll_up_days(account=main)
     print(f"bench: {days_rolled} days rolled up in {time.monotonic() - t:.0f} s", flush=True)
     with connection.cursor() as cur:
-        cur.execute("VACUUM ANALYZE trades_positionstate, trades_attribution, trades_dailypnl")
+        cur.execute("VACUUM ANALYZE trades_positionstate, trades_closedtradetally, trades_dailypnl")
     return main, big, True
 
 

@@ -73,7 +73,7 @@ def load(n_fills: int, n_symbols: int, n_bots: int, days: int, *, reload: bool =
         print("bench: clearing the previous bench account …", flush=True)
         with connection.cursor() as cur:
             for table in ("trades_fill", "trades_trade", "trades_cashflow", "snapshots_mark",
-                          "snapshots_equitysnapshot", "trades_attribution", "trades_positionstate", "trades_dailypnl"):
+                          "snapshots_equitysnapshot", "trades_closedtradetally", "trades_positionstate", "trades_dailypnl"):
                 cur.execute(f"DELETE FROM {table} WHERE account_id = %s", [account.pk])
         account.bots.all().delete()
         account.delete()

@@ -428,34 +428,6 @@ class DailyPnl(models.Model):
         return f"{self.account} {self.day} {self.net_pnl}"
 
 
-class Attribution(models.Model):
-    """Who earned a symbol's PnL: the realized PnL, fees and count of its fills, per bot and per
-    strategy (of the fill's trade).
-
-    Derived data, kept by the books with PositionState (under the same row lock, in the same
-    transaction): the performance report reads a few of these rows instead of replaying every
-    fill. `verify_ledger` rebuilds it from the fills and reports any difference.
-    """
-
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="attributions", db_index=False)
-    symbol = models.CharField(max_length=64)
-    bot_id = models.BigIntegerField(default=0, help_text="The fills' bot (0: none). Not a key: a bot is never deleted.")
-    strategy = models.CharField(max_length=200, blank=True, help_text="The strategy of the fills' trade ('' : none).")
-    realized_pnl = AmountField(default=0)
-    fees = AmountField(default=0, help_text="Fees in the base currency.")
-    other_fees = models.JSONField(default=dict, blank=True, help_text="Fees in other currencies: {currency: amount}.")
-    fills = models.PositiveIntegerField(default=0)
-
-    class Meta:
-        ordering = ["account", "symbol", "bot_id", "strategy"]
-        constraints = [
-            models.UniqueConstraint(fields=["account", "symbol", "bot_id", "strategy"], name="attribution_unique_key"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.account} {self.symbol} bot {self.bot_id} {self.strategy or '-'}"
-
-
 class ClosedTradeTally(models.Model):
     """The trades a bot closed, added up per bot and strategy: what the summary's trade statistics
     and the performance report read, instead of every closed trade.

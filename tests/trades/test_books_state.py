@@ -38,7 +38,7 @@ def recomputed(account):
     from trades.books.state import book_to_state
 
     out = {}
-    for symbol, book, _shares in stream_books(account):
+    for symbol, book in stream_books(account):
         s = book_to_state(book, PositionState(account=account, symbol=symbol))
         s.save = None  # never stored
         out[symbol] = {f: getattr(s, f) for f in COMPARED}

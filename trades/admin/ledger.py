@@ -21,7 +21,7 @@ from trades.admin.tenant import (
     period_filter,
     pretty_json,
 )
-from trades.models import Attribution, CashFlow, DailyPnl, Event, Fill, Order, PositionState, Signal, Trade
+from trades.models import CashFlow, DailyPnl, Event, Fill, Order, PositionState, Signal, Trade
 
 SHORT_ID = 16
 
@@ -366,10 +366,3 @@ class DailyPnlAdmin(LedgerAdmin):
                     "return_pct", "fills"]
     list_filter = [AccountFilter]
     date_hierarchy = "day"
-
-
-@admin.register(Attribution)
-class AttributionAdmin(LedgerAdmin):
-    list_display = ["account", "symbol", "bot_id", "strategy", "realized_pnl", "fees", "fills"]
-    list_filter = [AccountFilter, "strategy"]
-    search_fields = ["symbol"]

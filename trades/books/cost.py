@@ -91,6 +91,35 @@ class Trips:
                    Decimal(rest[0]) if rest else ZERO)
 
 
+Key = tuple[int, str]  # who a fill's PnL is credited to: (its bot's id or 0, its trade's strategy or "")
+
+
+@dataclass
+class Share:
+    """What the fills of one (bot, strategy) in one symbol earned and paid (the performance report)."""
+
+    realized_pnl: Decimal = ZERO
+    fees: Decimal = ZERO  # in the base currency
+    other_fees: dict[str, Decimal] = field(default_factory=dict)
+    fills: int = 0
+
+    def add(self, other: Share) -> None:
+        self.realized_pnl += other.realized_pnl
+        self.fees += other.fees
+        for currency, amount in other.other_fees.items():
+            self.other_fees[currency] = self.other_fees.get(currency, ZERO) + amount
+        self.fills += other.fills
+
+    def to_json(self) -> list:
+        return [decimal_str(self.realized_pnl), decimal_str(self.fees),
+                {c: decimal_str(a) for c, a in sorted(self.other_fees.items())}, self.fills]
+
+    @classmethod
+    def from_json(cls, data) -> Share:
+        realized, fees, other, fills = data
+        return cls(Decimal(realized), Decimal(fees), {c: Decimal(a) for c, a in other.items()}, int(fills))
+
+
 @dataclass
 class Book:
     """One symbol's position under one cost basis."""
@@ -110,6 +139,7 @@ class Book:
     reported_pnl: Decimal = ZERO
     reported_count: int = 0  # fills that carried a reported PnL (a zero sum is not "none")
     trips: Trips = field(default_factory=Trips)
+    shares: dict[Key, Share] = field(default_factory=dict)  # who earned what (see `attribute`)
     # FIFO: Σ lot quantity × lot price, exact, so the average is not re-summed each fill.
     _lot_cost: Decimal = ZERO
 
@@ -231,15 +261,37 @@ class Book:
         if last is not None:
             self.last_fill_pk, self.last_price, self.last_executed_at = last
 
+    def attribute(self, rows: list, keys: list[Key]) -> None:
+        """`run` these rows, and credit each fill's realized PnL and fees to its key: its own bot and
+        the strategy of its trade (the one that closed a position earns the closing PnL)."""
+        realized: list[Decimal] = []
+        self.run(rows, realized)
+        base, shares = self.base, self.shares
+        with localcontext(AMOUNT_CONTEXT):
+            for (_pk, _side, _price, _quantity, fees, _at, _reported), key, pnl in zip(rows, keys, realized,
+                                                                                        strict=True):
+                share = shares.get(key)
+                if share is None:
+                    share = shares[key] = Share()
+                share.realized_pnl += pnl
+                for amount, currency in fees:
+                    if currency == base:
+                        share.fees += amount
+                    else:
+                        share.other_fees[currency] = share.other_fees.get(currency, ZERO) + amount
+                share.fills += 1
+
     def lots_json(self) -> dict:
         """What PositionState.lots holds: FIFO lots plus the running figures the model has
-        no column for (round-trip statistics, the sum of bot-reported PnL)."""
+        no column for (round-trip statistics, the sum of bot-reported PnL, who earned what)."""
         return {
             # Canonical strings: the same number reads the same whichever path stored it.
             "lots": [[decimal_str(q), decimal_str(p)] for q, p in self.lots],
             "trips": self.trips.to_json(),
             "reported_pnl": decimal_str(self.reported_pnl),
             "reported_count": self.reported_count,
+            "shares": {f"{bot_id}|{strategy}": share.to_json()
+                       for (bot_id, strategy), share in sorted(self.shares.items())},
         }
 
     def load_lots_json(self, data) -> None:
@@ -252,3 +304,7 @@ class Book:
         self.trips = Trips.from_json(data.get("trips"))
         self.reported_pnl = Decimal(data.get("reported_pnl", "0"))
         self.reported_count = int(data.get("reported_count", 0))
+        self.shares = {}
+        for key, share in data.get("shares", {}).items():
+            bot_id, strategy = key.split("|", 1)
+            self.shares[(int(bot_id), strategy)] = Share.from_json(share)

@@ -19,11 +19,12 @@ from accounts.models import Account
 from core.amounts import AMOUNT_CONTEXT
 from core.errors import TradebookError
 from snapshots.models import EquitySnapshot, SnapshotSource, WalletSnapshot
-from trades.books.attribution import Share, stored_shares
-from trades.books.cost import ZERO, Trips
+from trades.books.cost import ZERO, Key, Share, Trips
 from trades.books.rollup import HUNDRED, DayRow, day_rows
+from trades.books.state import new_book
 from trades.books.tally import stored as stored_tally
 from trades.books.valuation import Converter, Valuation, valuation
+from trades.models import PositionState
 
 RATIO = Decimal("1e-8")
 PERIODS = ("day", "week", "month")
@@ -307,16 +308,15 @@ def performance(*, account: Account, by: str) -> list[dict]:
             for p in value.positions if p.fill_count
         ]
     bot_keys = dict(account.bots.values_list("pk", "key"))
-    stored = stored_shares(account)
+    shares = _account_shares(account)
 
     def key_of(bot_id: int, strategy: str) -> str | None:
         return (bot_keys.get(bot_id) if bot_id else None) if by == "bot" else (strategy or None)
 
     groups: dict[str | None, Share] = {}
     with localcontext(AMOUNT_CONTEXT):
-        for shares in stored.values():
-            for (bot_id, strategy), share in shares.items():
-                groups.setdefault(key_of(bot_id, strategy), Share()).add(share)
+        for (bot_id, strategy), share in shares.items():
+            groups.setdefault(key_of(bot_id, strategy), Share()).add(share)
         trades = _closed_trades_by(account, key_of)
         converter = Converter(account, dict(value.marks))
         out = []
@@ -333,6 +333,18 @@ def performance(*, account: Account, by: str) -> list[dict]:
                 "unrealized_pnl": None, "quantity": None,
             })
     return out
+
+
+def _account_shares(account: Account) -> dict[Key, Share]:
+    """What each (bot, strategy) earned over all the account's symbols."""
+    total: dict[Key, Share] = {}
+    with localcontext(AMOUNT_CONTEXT):
+        for lots in PositionState.objects.filter(account=account).values_list("lots", flat=True):
+            book = new_book(account)
+            book.load_lots_json(lots)
+            for key, share in book.shares.items():
+                total.setdefault(key, Share()).add(share)
+    return total
 
 
 def _closed_trades_by(account: Account, key_of) -> dict[str | None, tuple[int, Decimal, int]]:

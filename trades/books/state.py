@@ -19,7 +19,7 @@ from accounts.models import Account
 from core.amounts import decimal_str
 from core.sql.reads import RowLoader
 from core.sql.statements import run_prepared
-from trades.books import attribution
+from trades.books.attribution import strategies_of
 from trades.books.cost import Book
 from trades.books.fills import BookedFill, fill_rows
 from trades.models import DailyPnl, Fill, PositionState
@@ -140,19 +140,16 @@ class PendingFills:
     def book(self) -> None:
         account = self.account
         changed: list[PositionState] = []
-        shares: dict[str, dict] = {}
         applied = [f for symbol, new in self.by_symbol.items() if symbol not in self.recompute for f in new]
-        strategies = attribution.strategies_of(account, {f.trade_id for f in applied})
+        strategies = strategies_of(account, {f.trade_id for f in applied})
         for symbol, new in self.by_symbol.items():
             if symbol in self.recompute:
                 continue
             state = self.states[symbol]
             book = book_from_state(account, state)
-            shares[symbol] = attribution.run_and_share(
-                book, list(book.engine_rows(f.as_row() for f in new)),
-                [(f.bot_id or 0, strategies.get(f.trade_id, "")) for f in new])
+            book.attribute(list(book.engine_rows(f.as_row() for f in new)),
+                           [(f.bot_id or 0, strategies.get(f.trade_id, "")) for f in new])
             changed.append(book_to_state(book, state))
-        attribution.add_shares(account, shares)
         if changed:
             now = timezone.now()  # bulk_update skips auto_now
             for state in changed:
@@ -228,20 +225,18 @@ def _finish(book: Book) -> Book:
 
 
 def stream_books(account: Account, symbols: Iterable[str] | None = None, *,
-                 chunk_size: int = 20000) -> Iterator[tuple[str, Book, dict]]:
-    """(symbol, Book, its attribution shares) computed from the non-void fills alone, one symbol
-    after another, in the order of the index (account, symbol, executed_at, id) — no model
-    instances, no sort: COPY on PostgreSQL, a plain query in chunks elsewhere."""
+                 chunk_size: int = 20000) -> Iterator[tuple[str, Book]]:
+    """(symbol, Book) computed from the non-void fills alone, one symbol after another, in the
+    order of the index (account, symbol, executed_at, id) — no model instances, no sort: COPY on
+    PostgreSQL, a plain query in chunks elsewhere. Each book carries its attribution."""
     symbols = None if symbols is None else list(symbols)
     current: str | None = None
     batch: list[tuple] = []
     keys: list[tuple] = []
     book: Book | None = None
-    shares: dict = {}
 
     def flush() -> None:
-        for key, share in attribution.run_and_share(book, list(book.engine_rows(batch)), keys).items():
-            shares.setdefault(key, attribution.Share()).add(share)
+        book.attribute(list(book.engine_rows(batch)), keys)
         batch.clear()
         keys.clear()
 
@@ -250,15 +245,15 @@ def stream_books(account: Account, symbols: Iterable[str] | None = None, *,
         if symbol != current:
             if book is not None:
                 flush()
-                yield current, _finish(book), shares
-            current, book, shares = symbol, new_book(account), {}
+                yield current, _finish(book)
+            current, book = symbol, new_book(account)
         batch.append(row[1:10])
         keys.append((row[10], row[11]))
         if len(batch) >= chunk_size:
             flush()
     if book is not None:
         flush()
-        yield current, _finish(book), shares
+        yield current, _finish(book)
 
 
 def recompute_symbols(*, account: Account, symbols: Iterable[str] | None) -> None:
@@ -277,24 +272,23 @@ def _recompute(account: Account, symbols: Iterable[str] | None) -> None:
         if symbols is None:
             existing = list(PositionState.objects.filter(account=account).values_list("symbol", flat=True))
             _locked_states(account, existing)
-            computed = {symbol: (book, shares) for symbol, book, shares in stream_books(account)}
+            computed = dict(stream_books(account))
             symbols = sorted(set(existing) | set(computed))
         else:
             symbols = sorted(set(symbols))
             if not symbols:
                 return
             _locked_states(account, symbols)
-            computed = {symbol: (book, shares) for symbol, book, shares in stream_books(account, symbols)}
+            computed = dict(stream_books(account, symbols))
         rows = []
         for symbol in symbols:
-            book = computed[symbol][0] if symbol in computed else new_book(account)
+            book = computed.get(symbol) or new_book(account)
             rows.append(book_to_state(book, PositionState(account=account, symbol=symbol)))
         PositionState.objects.bulk_create(
             rows, batch_size=1000, update_conflicts=True, unique_fields=["account", "symbol"],
             update_fields=STATE_FIELDS,
         )
-        attribution.replace_shares(account, {symbol: computed[symbol][1] if symbol in computed else {}
-                                             for symbol in symbols})
+
 
 
 def recompute_account(*, account: Account) -> int:

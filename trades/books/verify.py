@@ -1,5 +1,5 @@
-"""Verify the stored books: recompute every PositionState and its attribution from the fills
-alone, and the closed trades' tally from the trades, and compare.
+"""Verify the stored books: recompute every PositionState (its attribution included) from the
+fills alone, and the closed trades' tally from the trades, and compare.
 
 Both are derived data kept incrementally by ingest; this is the check that the increments
 never drifted (and the repair when they did: `repair=True` recomputes the symbols that differ).
@@ -11,9 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from accounts.models import Account
-from core.amounts import q18
 from trades.books import tally
-from trades.books.attribution import stored_shares
 from trades.books.state import STATE_FIELDS, book_to_state, new_book, recompute_symbols, stream_books
 from trades.models import PositionState
 
@@ -41,13 +39,6 @@ class Verification:
     repaired: int = 0
 
 
-def _shares_row(shares: dict) -> dict:
-    """Shares as stored (each figure rounded by the one rule), comparable by value."""
-    return {key: (q18(share.realized_pnl), q18(share.fees),
-                  {c: q18(a) for c, a in share.other_fees.items() if a}, share.fills)
-            for key, share in shares.items()}
-
-
 def _row(state: PositionState) -> dict:
     return {f: getattr(state, f) for f in COMPARED}
 
@@ -57,17 +48,11 @@ def verify_account(*, account: Account, result: Verification | None = None, repa
     """Compare the account's stored states with a recompute (streamed, one symbol at a time)."""
     result = result or Verification()
     stored = {s.symbol: _row(s) for s in PositionState.objects.filter(account=account).order_by("symbol")}
-    stored_attribution = {symbol: _shares_row(shares) for symbol, shares in stored_shares(account).items()}
     empty = _row(book_to_state(new_book(account), PositionState()))
     bad: set[str] = set()
     seen: set[str] = set()
-    for symbol, book, shares in stream_books(account):
+    for symbol, book in stream_books(account):
         seen.add(symbol)
-        expected_shares = _shares_row(shares)
-        if stored_attribution.get(symbol, {}) != expected_shares:
-            result.differences.append(Difference(account.slug, symbol, "attribution",
-                                                 stored_attribution.get(symbol), expected_shares))
-            bad.add(symbol)
         result.symbols += 1
         result.fills += book.fill_count
         if progress is not None:
@@ -82,9 +67,6 @@ def verify_account(*, account: Account, result: Verification | None = None, repa
             if have[name] != expected[name]:  # Decimals compare by value; JSON holds canonical strings
                 result.differences.append(Difference(account.slug, symbol, name, have[name], expected[name]))
                 bad.add(symbol)
-    for symbol in set(stored_attribution) - seen:
-        result.differences.append(Difference(account.slug, symbol, "attribution", stored_attribution[symbol], None))
-        bad.add(symbol)
     for symbol, have in stored.items():
         if symbol in seen:
             continue

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0001_initial'),
-        ('trades', '0007_attribution'),
+        ('trades', '0006_journal_account_checked_per_statement'),
     ]
 
     operations = [

@@ -5,12 +5,16 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 
-def tally_closed_trades(apps, schema_editor):
-    """Derived data: every account's closed trades added up, with the books' own code."""
+def rebuild_derived_books(apps, schema_editor):
+    """Derived data, with the books' own code: every account's positions rebuilt from its fills
+    (their attribution to bots and strategies is new in PositionState), and its closed trades
+    added up."""
     from accounts.models import Account
+    from trades.books import recompute_account
     from trades.books.tally import recount
 
-    for account in Account.objects.filter(trades__status="closed").distinct():
+    for account in Account.objects.all():
+        recompute_account(account=account)
         recount(account)
 
 
@@ -43,5 +47,5 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(fields=('account', 'bot_id', 'strategy'), name='closedtradetally_unique_key')],
             },
         ),
-        migrations.RunPython(tally_closed_trades, migrations.RunPython.noop),
+        migrations.RunPython(rebuild_derived_books, migrations.RunPython.noop),
     ]
