@@ -105,11 +105,14 @@ def load(n_fills: int, n_symbols: int, n_bots: int, days: int, *, reload: bool =
                     else "buy"
                 position[s] += q if side == "buy" else -q
                 fee = (p * q * Decimal("0.0002")).quantize(Decimal("0.00000001"))
-                # Every bot trades every symbol; a few fills in a row of one symbol make one of its trades.
-                bot = bots[rng.randrange(len(bots))]
-                trade_id = f"t{i // FILLS_PER_TRADE}"
+                # Every bot trades every symbol; a few fills in a row make one trade. (`--bots 0`: fills
+                # alone, without bot or trade.)
                 at = START + step * i
-                trades.setdefault(trade_id, (s, bot, STRATEGIES[rng.randrange(len(STRATEGIES))], at, p))
+                bot, trade_id = None, ""
+                if bots:
+                    bot = bots[rng.randrange(len(bots))]
+                    trade_id = f"t{i // FILLS_PER_TRADE}"
+                    trades.setdefault(trade_id, (s, bot, STRATEGIES[rng.randrange(len(STRATEGIES))], at, p))
                 copy.write_row((account.pk, bot, f"e{i}", s, side, p, q, fee, "USDT", "[]", "", trade_id, at, "",
                                 "bot", "{}", now, ""))
                 if i % 100000 == 0 and i:

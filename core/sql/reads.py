@@ -1,8 +1,9 @@
 """Rows read by our own SQL, loaded as the ORM would load them."""
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import TypeVar
 
 from django.db import connection, models
 from django.db.models.expressions import Col
@@ -64,9 +65,12 @@ def amounts_sum_in_sql() -> bool:
     return connection.vendor == "postgresql"
 
 
-def copy_out(query) -> Iterator[list[str | None]]:
-    """PostgreSQL: the rows of `COPY (…) TO STDOUT` (text format), each a list of its fields as
-    text, None for NULL — for the caller to convert only what it needs.
+T = TypeVar("T")
+
+
+def copy_out(query, make_row: Callable[[list[str | None]], T]) -> Iterator[T]:
+    """PostgreSQL: the rows of `COPY (…) TO STDOUT` (text format), each made by `make_row` from the
+    list of its fields as text, None for NULL — the caller converts only what it needs.
 
     Read in blocks and split here: psycopg's row-by-row reader costs about three times as much
     per row (the read bench's recompute prints what this path does), and the books' recompute
@@ -81,11 +85,11 @@ def copy_out(query) -> Iterator[list[str | None]]:
                 text = line.decode()
                 nulls = text.count("\\N")
                 if text.count("\\") > nulls:  # a value holding a tab, a newline or a backslash
-                    yield [_copy_field(field) for field in text.split("\t")]
+                    yield make_row([_copy_field(field) for field in text.split("\t")])
                 elif nulls:
-                    yield [None if field == "\\N" else field for field in text.split("\t")]
+                    yield make_row([None if field == "\\N" else field for field in text.split("\t")])
                 else:
-                    yield text.split("\t")
+                    yield make_row(text.split("\t"))
 
 
 _COPY_ESCAPES = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v", "\\": "\\"}

@@ -15,7 +15,7 @@ def test_copy_out_gives_every_field_back_exactly():
     query = "COPY (SELECT v, NULL::text, length(v) FROM unnest(%s::text[]) AS v) TO STDOUT"
     with connection.cursor() as cursor:
         quoted = cursor.mogrify(query, [values])
-    rows = list(copy_out(quoted))
+    rows = list(copy_out(quoted, list))
     assert [row[0] for row in rows] == values
     assert all(row[1] is None for row in rows)
     assert [int(row[2]) for row in rows] == [len(v) for v in values]

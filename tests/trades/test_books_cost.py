@@ -89,7 +89,7 @@ def test_round_trip_pnl_is_realized_minus_its_fees():
 
 def test_fill_fees_reads_the_fees_list_and_defaults_to_the_base():
     fees = fill_fees(D("1"), "", [{"amount": "0.5", "currency": "bnb"}, {"amount": "0"}], "USDT")
-    assert fees == [(D("1"), "USDT"), (D("0.5"), "BNB")]
+    assert fees == ((D("1"), "USDT"), (D("0.5"), "BNB"))
 
 
 def test_average_price_is_rounded_once_per_fill_to_18_places():

@@ -21,13 +21,13 @@ from psycopg import sql
 
 from accounts.models import Account
 from core.sql.reads import copy_out
+from trades.books.cost import fill_fees
 from trades.models import Fill, Trade
 
-# The columns of a streamed row, in order; `attribution` adds the fill's bot id (0: none) and the
-# strategy of its trade ("": none).
+# The columns a streamed row is made of, in order; `attribution` adds the fill's bot id (0: none) and
+# the strategy of its trade ("": none).
 ROW_COLUMNS = ("symbol", "id", "side", "price", "quantity", "fee", "fee_currency", "other_fees", "executed_at",
                "reported_pnl")
-ATTRIBUTION_COLUMNS = ("bot_id", "strategy")
 
 
 @dataclass(slots=True, frozen=True)
@@ -67,49 +67,65 @@ class BookedFill:
 
 
 def fill_rows(account: Account, symbols: Sequence[str] | None = None, *, by_time: bool = False,
-              before: datetime | None = None, attribution: bool = False) -> Iterator[tuple]:
-    """The account's non-void fills as tuples of ROW_COLUMNS (+ ATTRIBUTION_COLUMNS), ordered by
-    (symbol, executed_at, id), or by (executed_at, id) with `by_time`. On PostgreSQL `id` and
-    `executed_at` come as text (ISO, UTC), for the caller to convert only where it needs to."""
+              before: datetime | None = None, attribution: bool = False) -> Iterator[tuple[str, tuple, tuple]]:
+    """The account's non-void fills as the books replay them: (symbol, key, row), ordered by
+    (symbol, executed_at, id), or by (executed_at, id) with `by_time`. `row` is what `Book.run`
+    takes — (pk, side, price, quantity, fees as [(amount, CURRENCY)], executed_at, reported_pnl);
+    `key` is the fill's (bot id or 0, its trade's strategy or "") with `attribution`, else None.
+    On PostgreSQL `pk` and `executed_at` come as text (ISO, UTC): a book converts its last
+    fill's only."""
     order = ("executed_at", "id") if by_time else ("symbol", "executed_at", "id")
+    base = account.base_currency.upper()
     if connection.vendor == "postgresql":
-        yield from _copy_rows(account, symbols, order, before, attribution)
-        return
+        return _copy_rows(account, symbols, order, before, attribution, base)
     qs = Fill.objects.filter(account=account, voided_at__isnull=True)
     if symbols is not None:
         qs = qs.filter(symbol__in=symbols)
     if before is not None:
         qs = qs.filter(executed_at__lt=before)
-    if not attribution:
-        yield from qs.order_by(*order).values_list(*ROW_COLUMNS).iterator(chunk_size=20000)
-        return
-    trade = Trade.objects.filter(account_id=OuterRef("account_id"), external_id=OuterRef("trade_id"))
-    qs = qs.annotate(bot_key=Coalesce("bot_id", 0), strategy_of_trade=Coalesce(
-        Subquery(trade.values("strategy")[:1]), Value("")))
-    yield from qs.order_by(*order).values_list(*ROW_COLUMNS, "bot_key", "strategy_of_trade").iterator(chunk_size=20000)
+    columns = ROW_COLUMNS
+    if attribution:
+        trade = Trade.objects.filter(account_id=OuterRef("account_id"), external_id=OuterRef("trade_id"))
+        qs = qs.annotate(bot_key=Coalesce("bot_id", 0), strategy_of_trade=Coalesce(
+            Subquery(trade.values("strategy")[:1]), Value("")))
+        columns += ("bot_key", "strategy_of_trade")
+    return ((symbol, (rest[0], rest[1]) if rest else None,
+             (pk, side, price, quantity, fill_fees(fee, fee_currency, other_fees, base), at, reported))
+            for symbol, pk, side, price, quantity, fee, fee_currency, other_fees, at, reported, *rest
+            in qs.order_by(*order).values_list(*columns).iterator(chunk_size=20000))
 
 
-def _copy_rows(account: Account, symbols, order: Sequence[str], before, attribution: bool) -> Iterator[tuple]:
+def _copy_rows(account: Account, symbols, order: Sequence[str], before, attribution: bool,
+               base: str) -> Iterator[tuple[str, tuple, tuple]]:
     f = sql.Identifier("f")
     where = [sql.SQL("{}.account_id = {}").format(f, sql.Literal(account.pk)), sql.SQL("f.voided_at IS NULL")]
     if symbols is not None:
         where.append(sql.SQL("f.symbol = ANY({})").format(sql.Literal(list(symbols))))
     if before is not None:
         where.append(sql.SQL("f.executed_at < {}").format(sql.Literal(before)))
-    select = [sql.SQL("f.{}").format(sql.Identifier(c)) for c in ROW_COLUMNS]
-    fees = ROW_COLUMNS.index("other_fees")
-    select[fees] = sql.SQL("NULLIF(f.other_fees, '[]'::jsonb)")  # most fills pay one fee
+    # No NULL in the common row (an empty field says "none"): COPY's text then needs no unescaping.
+    select = [sql.SQL("f.symbol, f.id, f.side, f.price, f.quantity, f.fee, f.fee_currency, "
+                      "CASE WHEN f.other_fees = '[]'::jsonb THEN '' ELSE f.other_fees::text END, f.executed_at, "
+                      "COALESCE(f.reported_pnl::text, '')")]
     source = sql.SQL("{} f").format(sql.Identifier(Fill._meta.db_table))
     if attribution:
-        select += [sql.SQL("COALESCE(f.bot_id, 0)"), sql.SQL("COALESCE(t.strategy, '')")]
+        select.append(sql.SQL("COALESCE(f.bot_id, 0), COALESCE(t.strategy, '')"))
         source = sql.SQL("{} LEFT JOIN {} t ON t.account_id = f.account_id AND t.external_id = f.trade_id").format(
             source, sql.Identifier(Trade._meta.db_table))
     query = sql.SQL("COPY (SELECT {} FROM {} WHERE {} ORDER BY {}) TO STDOUT").format(
         sql.SQL(", ").join(select), source, sql.SQL(" AND ").join(where),
         sql.SQL(", ").join(sql.SQL("f.{}").format(sql.Identifier(c)) for c in order))
-    # Amounts become Decimal; ids and times stay text (a book converts its last fill's only).
-    for symbol, pk, side, price, quantity, fee, fee_currency, other_fees, at, reported, *rest in copy_out(query):
-        row = (symbol, pk, side, Decimal(price), Decimal(quantity), Decimal(fee), fee_currency,
-               None if other_fees is None else json.loads(other_fees), at,
-               None if reported is None else Decimal(reported))
-        yield row + (int(rest[0]), rest[1]) if rest else row
+
+    def row(fields: list) -> tuple[str, tuple, tuple]:
+        symbol, pk, side, price, quantity, fee, fee_currency, other_fees, at, reported, *rest = fields
+        if other_fees:
+            fees = fill_fees(fee, fee_currency, json.loads(other_fees), base)
+        elif fee != "0":  # the database writes a numeric zero as "0" only with no places: compare as numbers
+            fee = Decimal(fee)
+            fees = ((fee, fee_currency.upper() if fee_currency else base),) if fee else ()
+        else:
+            fees = ()
+        return (symbol, (int(rest[0]), rest[1]) if rest else None,
+                (pk, side, Decimal(price), Decimal(quantity), fees, at, Decimal(reported) if reported else None))
+
+    return copy_out(query, row)

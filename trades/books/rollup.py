@@ -31,7 +31,7 @@ from django.utils import timezone
 from accounts.models import Account
 from core.amounts import AMOUNT_CONTEXT, q18
 from snapshots.models import Mark
-from trades.books.cost import ZERO, fill_fees
+from trades.books.cost import ZERO
 from trades.books.fills import fill_rows
 from trades.books.marks import converted_currency
 from trades.books.state import new_book
@@ -73,9 +73,8 @@ def _stream(account: Account, until: datetime):
     """(time, order, kind, payload) of fills, marks and cash flows before `until`, in time order."""
     fromiso = datetime.fromisoformat
     fills = (
-        (fromiso(at) if isinstance(at, str) else at, int(pk), symbol, side, price, quantity, fee, fee_currency,
-         other_fees)
-        for symbol, pk, side, price, quantity, fee, fee_currency, other_fees, at, _reported
+        (fromiso(at) if isinstance(at, str) else at, int(pk), symbol, side, price, quantity, fees)
+        for symbol, _key, (pk, side, price, quantity, fees, at, _reported)
         in fill_rows(account, by_time=True, before=until)
     )
     # Read in full BEFORE the fills stream starts: on PostgreSQL the fills come by COPY, which
@@ -145,11 +144,10 @@ def replay_days(account: Account, *, until: date, final_equity: Decimal | None =
                 if (currency := converted_currency(r[2], base)) is not None:
                     rates[currency] = r[3]
             elif kind == "fill":
-                _at, pk, symbol, side, price, quantity, fee, fee_currency, other_fees = r
+                _at, pk, symbol, side, price, quantity, fees = r
                 book = books.get(symbol)
                 if book is None:
                     book = books[symbol] = new_book(account)
-                fees = fill_fees(fee, fee_currency, other_fees, base)
                 before_realized, before_fees = book.realized_pnl, book.fees
                 book.run(((pk, side, price, quantity, fees, at, None),))
                 fee_delta = book.fees - before_fees + sum(
