@@ -34,19 +34,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from databases import ensure_database  # noqa: E402 - bench/ beside each script
+
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/bench_admin"
 MAIN, BIG = "bench-admin", "bench-admin-big"
 BOTS = ("bench:alpha", "bench:beta", "bench:gamma", "bench:delta", "bench:epsilon")
 STRATEGIES = ("breakout", "mean-reversion", "momentum", "carry")
-
-
-def ensure_database(url: str) -> None:
-    import psycopg
-
-    name = url.rsplit("/", 1)[1].split("?")[0]
-    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def setup_django(url: str) -> None:

@@ -32,6 +32,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from databases import recreate_database  # noqa: E402 - bench/ beside each script
+
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/bench_snap"
 REDIS_URL = "redis://127.0.0.1:6379/14"
 
@@ -111,15 +114,6 @@ def main() -> None:
           f"target < 10 s: {'OK' if round_time < 10 else 'MISSED'}")
     # The machine may be shared: say how busy it was (load average over the last minute, per core).
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-
-
-def recreate_database(url: str) -> None:
-    import psycopg
-
-    base, name = url.rsplit("/", 1)
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def redis_answers() -> bool:

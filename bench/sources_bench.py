@@ -37,6 +37,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from databases import drop_database, recreate_database  # noqa: E402 - bench/ beside each script
+
 SERVER = "postgres://postgres@127.0.0.1:5432"
 FIXTURE = ROOT / "tests" / "trades" / "fixtures" / "freqtrade" / "tradesv3_t1.sqlite"
 TYPES = {"DATETIME": "TIMESTAMP WITHOUT TIME ZONE", "FLOAT": "DOUBLE PRECISION", "DOUBLE": "DOUBLE PRECISION"}
@@ -129,6 +132,9 @@ def main() -> None:
     print(f"incremental sync: {args.new} new trades and {len(still_open)} closed ({second.counts['created']} items "
           f"created, {second.counts['updated']} updated) in {next_s:.2f} s "
           f"(target < {TARGET_NEXT:g} s) {'ok' if next_s < TARGET_NEXT else 'MISSED'}")
+    from django.db import connections
+
+    connections.close_all()
     for url in (db_url, ft_url):
         drop_database(url)
 
@@ -167,25 +173,6 @@ def ingest_reference(count: int) -> float:
         for start in range(0, count, 1000):
             record(accounts=[account], items=items[start:start + 1000], channel="bench", default_account=account)
     return count / (time.perf_counter() - t)
-
-
-def recreate_database(url: str) -> None:
-    import psycopg
-
-    base, name = url.rsplit("/", 1)
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def drop_database(url: str) -> None:
-    import psycopg
-    from django.db import connections
-
-    connections.close_all()
-    base, name = url.rsplit("/", 1)
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def columns(table: str) -> list[tuple[str, str, bool]]:

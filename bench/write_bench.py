@@ -50,7 +50,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-ADMIN_URL = os.environ.get("BENCH_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+
+from databases import recreate_database  # noqa: E402 - bench/ beside each script
+
 DB_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_write")
 EXTRA_GUNICORN = os.environ.get("BENCH_GUNICORN_ARGS", "").split()  # e.g. "--reuse-port"
 BOT = "paper:BTCUSD-ETHUSD"  # the bot every posted fill names; COPY's rows name one too (a row of its own)
@@ -93,12 +95,7 @@ def fills(prefix: str, count: int, *, typed: bool = False, symbol: str | None = 
 
 def setup_database() -> str:
     """Fresh bench database, migrated; returns a token secret for a one-account token."""
-    import psycopg
-
-    name = DB_URL.rsplit("/", 1)[1]
-    with psycopg.connect(ADMIN_URL.replace("postgres://", "postgresql://"), autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.execute(f'CREATE DATABASE "{name}"')
+    recreate_database(DB_URL)
     env = {**os.environ, "DATABASE_URL": DB_URL, "SECRET_KEY": "bench"}
     subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
     os.environ.update(DATABASE_URL=DB_URL, SECRET_KEY="bench", DJANGO_SETTINGS_MODULE="tradebook.settings")
