@@ -35,24 +35,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from databases import ensure_database  # noqa: E402 - bench/ beside each script
+from databases import use_kept_database  # noqa: E402 - bench/ beside each script
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/bench_admin"
 MAIN, BIG = "bench-admin", "bench-admin-big"
 BOTS = ("bench:alpha", "bench:beta", "bench:gamma", "bench:delta", "bench:epsilon")
 STRATEGIES = ("breakout", "mean-reversion", "momentum", "carry")
-
-
-def setup_django(url: str) -> None:
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("SECRET_KEY", "bench-only")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tradebook.settings")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 def drop(slug: str) -> None:
@@ -217,12 +205,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--reload", action="store_true", help="Drop the bench accounts and load them again.")
     args = parser.parse_args()
-    url = os.environ.get("DATABASE_URL", DEFAULT_URL)
-    if not url.startswith("postgres"):
-        print("bench: PostgreSQL only (DATABASE_URL=postgres://…)", file=sys.stderr)
-        return 2
-    ensure_database(url)
-    setup_django(url)
+    use_kept_database(os.environ.get("DATABASE_URL", DEFAULT_URL))
 
     from django.contrib.auth import get_user_model
     from django.test import Client

@@ -5,6 +5,7 @@ made again, rather than migrated into a schema no fresh install has."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import psycopg
@@ -51,3 +52,19 @@ def _applied_but_gone(url: str) -> bool:
             return False
         applied = conn.execute("SELECT app, name FROM django_migrations WHERE app = ANY(%s)", [list(APPS)]).fetchall()
     return any(tuple(row) not in on_disk for row in applied)
+
+
+def use_kept_database(url: str) -> None:
+    """Set Django up on this kept database (`ensure_database`), migrated. PostgreSQL only."""
+    if not url.startswith("postgres"):
+        raise SystemExit("bench: PostgreSQL only (DATABASE_URL=postgres://…)")
+    ensure_database(url)
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("SECRET_KEY", "bench-only")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tradebook.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
