@@ -49,7 +49,8 @@ class EstimatedCountPaginator(Paginator):
 
     A plain `ORDER BY time DESC, id DESC LIMIT 50` over every account has no index to follow
     (the indexes start with the account) and sorts the whole table; one index scan per account,
-    merged, reads only the rows of the page and those before it."""
+    merged (by the database, on PostgreSQL), reads only the keys of the page and those before it,
+    then the page's rows."""
 
     EXACT_LIMIT = 10_000
     MERGE_MAX_ACCOUNTS = 32  # past this many accounts, one query with a sort costs less
@@ -95,12 +96,17 @@ class EstimatedCountPaginator(Paginator):
         time_field = _indexed_time(qs)
         if time_field is None or self.accounts is None or len(self.accounts) > self.MERGE_MAX_ACCOUNTS:
             return None
-        order = qs.query.order_by
-        keys: list[tuple] = []
-        for account_id in self.accounts:
-            keys.append(list(qs.filter(account_id=account_id).order_by(*order)
-                             .values_list(time_field, "pk")[:top]))
-        picked = [pk for _, pk in list(heapq.merge(*keys, reverse=True))[bottom:top]]
+        order = (f"-{time_field}", "-id")
+        heads = [qs.filter(account_id=account_id).order_by(*order).values_list(time_field, "id")
+                 for account_id in self.accounts]
+        if len(heads) == 1:
+            keys = heads[0][bottom:top]  # the database skips to the page along the index
+        elif connection.features.supports_slicing_ordering_in_compound:
+            # PostgreSQL merges each account's head and skips to the page: only the page's keys come back.
+            keys = heads[0][:top].union(*(head[:top] for head in heads[1:]), all=True).order_by(*order)[bottom:top]
+        else:
+            keys = list(heapq.merge(*(list(head[:top]) for head in heads), reverse=True))[bottom:top]
+        picked = [pk for _, pk in keys]
         by_pk = {row.pk: row for row in qs.filter(pk__in=picked)}
         return [by_pk[pk] for pk in picked if pk in by_pk]
 
