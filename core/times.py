@@ -11,7 +11,6 @@ import re
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
-from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from core.errors import BadValue
@@ -48,7 +47,7 @@ def parse_time(value, *, bounded: bool = True, now: datetime | None = None) -> d
         raise BadValue(f"must be a time: {FORMS}")
     if len(value) > MAX_TIME_TEXT:
         raise BadValue(f"is {len(value)} characters long; a time has at most {MAX_TIME_TEXT}: {FORMS}")
-    if EPOCH_TEXT.fullmatch(value):
+    if ":" not in value and EPOCH_TEXT.fullmatch(value):  # an ISO time has a ':' (or is a date alone)
         return _epoch(Decimal(value), value, bounded, now)
     return _iso(value, bounded, now)
 
@@ -93,7 +92,7 @@ def _iso(text: str, bounded: bool, now: datetime | None) -> datetime:
 def _check_range(at: datetime, read_as: str, now: datetime | None) -> None:
     if at < EARLIEST:
         raise BadValue(f"{read_as} = {iso(at)}, which is before 2000-01-01: {FORMS}")
-    now = timezone.now() if now is None else now
+    now = datetime.now(UTC) if now is None else now  # timezone.now() without its settings look-up (USE_TZ is on)
     if at > now + AHEAD:
         raise BadValue(f"{read_as} = {iso(at)}, which is more than a day ahead of the server's clock "
                        f"({iso(now)}): {FORMS}")

@@ -30,9 +30,10 @@ ROW_COLUMNS = ("symbol", "id", "side", "price", "quantity", "fee", "fee_currency
                "reported_pnl")
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True)
 class BookedFill:
-    """A fill as the books take it."""
+    """A fill as the books take it. (Not frozen: a frozen dataclass's __init__ sets each field through
+    object.__setattr__, three times the cost, and a batch makes thousands.)"""
 
     pk: int
     symbol: str
