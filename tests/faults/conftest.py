@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.faults.harness import REGISTRY, PgCluster, app_env, clean_up_on_sigterm, manage
+from tests.faults.harness import REGISTRY, Gunicorn, PgCluster, app_env, clean_up_on_sigterm, manage
 
 ACCOUNT = "faults"
 TEMPLATE_DB = "tradebook_template"
@@ -43,6 +43,16 @@ class Template:
     dbname: str
     account: str
     token: str
+
+
+@dataclass(frozen=True)
+class Served:
+    """gunicorn, as in production, on this test's copy of the template."""
+
+    cluster: PgCluster
+    env: dict
+    server: Gunicorn
+    log_offset: int  # where the database log stood before the server started
 
 
 @pytest.fixture(scope="package")
@@ -90,3 +100,14 @@ def services():
     yield started
     for service in reversed(started):
         service.stop()
+
+
+@pytest.fixture
+def served(template, database, services, tmp_path) -> Served:
+    cluster = template.cluster
+    log_offset = cluster.log_size()
+    env = app_env(cluster.url(database), tmp_path / "data")
+    server = Gunicorn(env, tmp_path / "gunicorn.log")
+    services.append(server)
+    server.start()
+    return Served(cluster, env, server, log_offset)

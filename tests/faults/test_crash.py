@@ -22,7 +22,6 @@ from tests.faults.harness import (
     METRICS_TOKEN,
     Clients,
     Gunicorn,
-    app_env,
     deadlocks_in,
     http_request,
     knob,
@@ -146,14 +145,9 @@ def check_metrics(port: int, failures: list[str]) -> str:
 
 
 @pytest.mark.timeout(SECONDS + GRACE + 300)
-def test_acknowledged_fills_survive_kills_and_database_crashes(template, database, services, tmp_path):
+def test_acknowledged_fills_survive_kills_and_database_crashes(template, database, served, tmp_path):
     started = time.time()
-    cluster = template.cluster
-    log_offset = cluster.log_size()
-    env = app_env(cluster.url(database), tmp_path / "data")
-    server = Gunicorn(env, tmp_path / "gunicorn.log")
-    services.append(server)
-    server.start()
+    cluster, env, server, log_offset = served.cluster, served.env, served.server, served.log_offset
 
     t0 = time.time() + 1.0
     deadline = t0 + SECONDS

@@ -16,7 +16,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.faults.harness import Gunicorn, app_env, deadlocks_in, knob, manage, print_figures
+from tests.faults.harness import deadlocks_in, knob, manage, print_figures
 from tests.faults.storms import (
     chunked,
     content_differences,
@@ -40,14 +40,9 @@ def changed(fill: dict) -> dict:
 
 
 @pytest.mark.timeout(420)
-def test_replayed_and_changed_fills_are_duplicates_and_conflicts(template, database, services, tmp_path):
+def test_replayed_and_changed_fills_are_duplicates_and_conflicts(template, database, served, tmp_path):
     started = time.time()
-    cluster = template.cluster
-    log_offset = cluster.log_size()
-    env = app_env(cluster.url(database), tmp_path / "data")
-    server = Gunicorn(env, tmp_path / "gunicorn.log")
-    services.append(server)
-    server.start()
+    cluster, env, server, log_offset = served.cluster, served.env, served.server, served.log_offset
 
     fills = make_fills(FILLS, "r", seed=11)
     by_id = {f["id"]: f for f in fills}

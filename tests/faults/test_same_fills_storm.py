@@ -18,8 +18,6 @@ from collections import Counter
 import pytest
 
 from tests.faults.harness import (
-    Gunicorn,
-    app_env,
     deadlocks_in,
     knob,
     manage,
@@ -44,14 +42,9 @@ SIZES_PER_PROCESS = [[1], [7], [40], [125], [333], [1000], [1, 5, 50, 500], [3, 
 
 
 @pytest.mark.timeout(300)
-def test_the_same_fills_from_many_processes_are_stored_once(template, database, services, tmp_path):
+def test_the_same_fills_from_many_processes_are_stored_once(template, database, served, tmp_path):
     started = time.time()
-    cluster = template.cluster
-    log_offset = cluster.log_size()
-    env = app_env(cluster.url(database), tmp_path / "data")
-    server = Gunicorn(env, tmp_path / "gunicorn.log")
-    services.append(server)
-    server.start()
+    cluster, env, server, log_offset = served.cluster, served.env, served.server, served.log_offset
 
     fills = make_fills(FILLS, "s", seed=23)
     by_id = {f["id"]: f for f in fills}

@@ -54,6 +54,17 @@ def fill_fees(fee, fee_currency: str, other_fees, base: str) -> tuple[tuple[Deci
     return tuple(out)
 
 
+def count_outcome(record, pnl: Decimal) -> None:
+    """The one rule of wins and losses, for round trips and closed trades alike: PnL above 0 wins,
+    below 0 loses, 0 breaks even. `record` has wins, losses, won and lost."""
+    if pnl > 0:
+        record.wins += 1
+        record.won += pnl
+    elif pnl < 0:
+        record.losses += 1
+        record.lost += pnl
+
+
 @dataclass
 class Trips:
     """Round-trip statistics of one symbol; `current` is the PnL of the open trip so far."""
@@ -67,14 +78,8 @@ class Trips:
     current_fees: Decimal = ZERO  # base-currency fees paid in the open trip so far
 
     def close(self) -> None:
-        pnl = self.current
         self.count += 1
-        if pnl > 0:
-            self.wins += 1
-            self.won += pnl
-        elif pnl < 0:
-            self.losses += 1
-            self.lost += pnl
+        count_outcome(self, self.current)
         self.current = ZERO
         self.current_fees = ZERO
 

@@ -13,7 +13,7 @@ from decimal import Decimal, localcontext
 
 from accounts.models import Account
 from core.amounts import AMOUNT_CONTEXT
-from trades.books.cost import ZERO
+from trades.books.cost import ZERO, count_outcome
 from trades.models import ClosedTradeTally, Trade, TradeStatus
 
 Key = tuple[int, str]  # (bot id or 0, strategy or "")
@@ -40,12 +40,7 @@ class Tally:
         if pnl is None:
             return
         self.counted += 1
-        if pnl > 0:
-            self.wins += 1
-            self.won += pnl
-        elif pnl < 0:
-            self.losses += 1
-            self.lost += pnl
+        count_outcome(self, pnl)
 
     def add(self, other: Tally) -> None:
         for name in COUNTERS:

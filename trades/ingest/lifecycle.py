@@ -164,20 +164,8 @@ def close_trade(*, account: Account, item: Item, received_at: datetime, problems
         return
     item.pk = trade.pk
     posted = {"exit_fee": Decimal(0), **item.values}
-    if trade.status == TradeStatus.CLOSED:
-        stored = {name: getattr(trade, name) for name in CLOSE_BOOKED}
-        stored["exit_fee"] = stored["exit_fee"] or Decimal(0)
-        diffs = differences(CLOSE_BOOKED, stored, posted)
-        if diffs:
-            report_conflict(problems, item, diffs, f"trade {item.posted.get('id')!r} is closed and")
-        else:
-            item.outcome = DUPLICATE
-        return
-    pnl = trade_pnl(side=trade.side, quantity=trade.quantity, entry_price=trade.entry_price,
-                    exit_price=posted["exit_price"], entry_fee=trade.entry_fee or Decimal(0),
-                    exit_fee=posted["exit_fee"])
-    if pnl.copy_abs() >= AMOUNT_LIMIT:
-        problems.add(item.index, "exit_price", "the trade's PnL does not fit numeric(38,18)")
+    pnl = _closing_pnl(trade, item, posted, problems)
+    if pnl is None:
         return
     Trade.objects.filter(pk=trade.pk).update(
         status=TradeStatus.CLOSED, exit_price=posted["exit_price"], exit_time=posted["exit_time"],
@@ -188,6 +176,27 @@ def close_trade(*, account: Account, item: Item, received_at: datetime, problems
     trade.status, trade.pnl, trade.reported_pnl = TradeStatus.CLOSED, q18(pnl), posted.get("reported_pnl")
     add_closed(account, [trade])
     item.outcome = UPDATED
+
+
+def _closing_pnl(trade: Trade, item: Item, posted: dict, problems: Problems) -> Decimal | None:
+    """The PnL that closing `trade` as posted books, or None when there is nothing to close: the
+    trade is closed already (the same close: a duplicate; another: a 409) or the PnL does not fit."""
+    if trade.status == TradeStatus.CLOSED:
+        stored = {name: getattr(trade, name) for name in CLOSE_BOOKED}
+        stored["exit_fee"] = stored["exit_fee"] or Decimal(0)
+        diffs = differences(CLOSE_BOOKED, stored, posted)
+        if diffs:
+            report_conflict(problems, item, diffs, f"trade {item.posted.get('id')!r} is closed and")
+        else:
+            item.outcome = DUPLICATE
+        return None
+    pnl = trade_pnl(side=trade.side, quantity=trade.quantity, entry_price=trade.entry_price,
+                    exit_price=posted["exit_price"], entry_fee=trade.entry_fee or Decimal(0),
+                    exit_fee=posted["exit_fee"])
+    if pnl.copy_abs() >= AMOUNT_LIMIT:
+        problems.add(item.index, "exit_price", "the trade's PnL does not fit numeric(38,18)")
+        return None
+    return pnl
 
 
 def close_trades(*, account: Account, items: list[Item], received_at: datetime, problems: Problems) -> None:
@@ -207,24 +216,13 @@ def close_trades(*, account: Account, items: list[Item], received_at: datetime, 
             continue
         item.pk = trade.pk
         posted = {"exit_fee": Decimal(0), **item.values}
-        if trade.status == TradeStatus.CLOSED:  # before this request, or by an earlier close of this run
-            stored = {name: getattr(trade, name) for name in CLOSE_BOOKED}
-            stored["exit_fee"] = stored["exit_fee"] or Decimal(0)
-            diffs = differences(CLOSE_BOOKED, stored, posted)
-            if diffs:
-                report_conflict(problems, item, diffs, f"trade {item.posted.get('id')!r} is closed and")
-            else:
-                item.outcome = DUPLICATE
-            continue
-        if item.meta:  # unknown fields merge into the row's meta: the one-by-one path does that
+        if item.meta and trade.status != TradeStatus.CLOSED:
+            # unknown fields merge into the row's meta: the one-by-one path does that
             close_trade(account=account, item=item, received_at=received_at, problems=problems)
             trade.refresh_from_db()
             continue
-        pnl = trade_pnl(side=trade.side, quantity=trade.quantity, entry_price=trade.entry_price,
-                        exit_price=posted["exit_price"], entry_fee=trade.entry_fee or Decimal(0),
-                        exit_fee=posted["exit_fee"])
-        if pnl.copy_abs() >= AMOUNT_LIMIT:
-            problems.add(item.index, "exit_price", "the trade's PnL does not fit numeric(38,18)")
+        pnl = _closing_pnl(trade, item, posted, problems)  # closed before this request, or earlier in this run
+        if pnl is None:
             continue
         row = {"id": trade.pk, "exit_price": posted["exit_price"], "exit_time": posted["exit_time"],
                "exit_fee": posted["exit_fee"], "close_reason": posted.get("close_reason", ""),
