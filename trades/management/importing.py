@@ -1,8 +1,10 @@
 """What the import commands share: items written through `record` in chunks inside ONE
-transaction, so a bad line anywhere writes nothing, with errors re-addressed to lines."""
+transaction, so a bad line anywhere writes nothing, with errors re-addressed to lines; and how
+the commands that read a bot's database are told where it is."""
 
 from collections.abc import Callable, Sequence
 
+from django.core.management.base import CommandError
 from django.db import transaction
 
 from accounts.models import Account
@@ -11,6 +13,22 @@ from core.progress import Progress
 from trades.ingest import record
 
 CHUNK = 1000  # items per record() call: bounded memory per statement, one outer transaction
+
+
+def add_store_arguments(parser, *, bot: str, what: str) -> None:
+    """FILE or --db-url, --account, --bot: the arguments of a command that reads a bot's database."""
+    parser.add_argument("file", nargs="?", help=f"The {bot} SQLite database (or give --db-url).")
+    parser.add_argument("--db-url", help="sqlite:///path or postgresql://user@host/db.")
+    parser.add_argument("--account", required=True, help="The account's slug.")
+    parser.add_argument("--bot", help=f"The bot key to book under (default {what}).")
+
+
+def store_url(options: dict) -> str:
+    """The database the command reads: its FILE or --db-url, exactly one of them."""
+    url = options["db_url"] or options["file"]
+    if not url or (options["db_url"] and options["file"]):
+        raise CommandError("give the database: a FILE or --db-url (not both)")
+    return url
 
 
 class ImportFailed(Exception):

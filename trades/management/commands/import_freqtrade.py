@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from accounts.management.lookup import account_named
 from core.errors import TradebookError
 from core.progress import Progress
-from trades.management.importing import ImportFailed, import_items, summary
+from trades.management.importing import ImportFailed, add_store_arguments, import_items, store_url, summary
 from trades.sources import freqtrade
 from trades.sources.db import StoreDatabase, StoreError
 
@@ -16,16 +16,11 @@ class Command(BaseCommand):
             "database; all or nothing; re-importing adds nothing.")
 
     def add_arguments(self, parser):
-        parser.add_argument("file", nargs="?", help="The freqtrade SQLite database (or give --db-url).")
-        parser.add_argument("--db-url", help="freqtrade's db_url: sqlite:///path or postgresql://user@host/db.")
-        parser.add_argument("--account", required=True, help="The account's slug.")
-        parser.add_argument("--bot", help="The bot key to book under (default freqtrade:<strategy>).")
+        add_store_arguments(parser, bot="freqtrade", what="freqtrade:<strategy>")
 
     def handle(self, *args, **o):
         account = account_named(o["account"])
-        url = o["db_url"] or o["file"]
-        if not url or (o["db_url"] and o["file"]):
-            raise CommandError("give the database: a FILE or --db-url (not both)")
+        url = store_url(o)
         try:
             with StoreDatabase(url) as db:
                 where = db.where

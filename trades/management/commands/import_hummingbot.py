@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.management.lookup import account_named
 from core.progress import Progress
-from trades.management.importing import ImportFailed, import_items, summary
+from trades.management.importing import ImportFailed, add_store_arguments, import_items, store_url, summary
 from trades.sources import hummingbot
 from trades.sources.db import StoreDatabase, StoreError
 
@@ -15,16 +15,11 @@ class Command(BaseCommand):
             "all or nothing; re-importing adds nothing (keys: the exchange's trade ids, hummingbot's order ids).")
 
     def add_arguments(self, parser):
-        parser.add_argument("file", nargs="?", help="The hummingbot SQLite database (or give --db-url).")
-        parser.add_argument("--db-url", help="sqlite:///path or postgresql://user@host/db.")
-        parser.add_argument("--account", required=True, help="The account's slug.")
-        parser.add_argument("--bot", help="The bot key to book under (default hummingbot:<config file name>).")
+        add_store_arguments(parser, bot="hummingbot", what="hummingbot:<config file name>")
 
     def handle(self, *args, **o):
         account = account_named(o["account"])
-        url = o["db_url"] or o["file"]
-        if not url or (o["db_url"] and o["file"]):
-            raise CommandError("give the database: a FILE or --db-url (not both)")
+        url = store_url(o)
         items, labels, refused = [], [], []
         try:
             with StoreDatabase(url) as db:
