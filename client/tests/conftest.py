@@ -36,19 +36,14 @@ class Account:
 
     def fills(self, **params: str) -> List[Dict[str, str]]:
         """Every fill of the account, read straight from the API (not through the client)."""
-        query = "&".join(f"{k}={v}" for k, v in {"page_size": "1000", **params}.items())
-        path: Optional[str] = f"/api/v1/fills/?{query}"
-        rows: List[Dict[str, str]] = []
-        while path:
-            page = self.server.get(path, self.token)
-            rows.extend(page["results"])
-            link = page.get("next")
-            path = link[link.index("/api/"):] if link else None
-        return rows
+        return self._every_page("/api/v1/fills/", params)
 
     def events(self, **params: str) -> List[Dict[str, object]]:
+        return self._every_page("/api/v1/events/", params)
+
+    def _every_page(self, list_path: str, params: Dict[str, str]) -> List[Dict[str, object]]:
         query = "&".join(f"{k}={v}" for k, v in {"page_size": "1000", **params}.items())
-        path: Optional[str] = f"/api/v1/events/?{query}"
+        path: Optional[str] = f"{list_path}?{query}"
         rows: List[Dict[str, object]] = []
         while path:
             page = self.server.get(path, self.token)

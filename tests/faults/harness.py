@@ -112,24 +112,8 @@ def kill_group(pgid: int, sig: int = signal.SIGKILL) -> None:
         os.killpg(pgid, sig)
 
 
-def group_members(pgid: int) -> list[int]:
-    """Live (not zombie) processes of a process group, read from /proc."""
-    members = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        fields = stat[stat.rfind(")") + 2:].split()
-        if fields[0] != "Z" and int(fields[2]) == pgid:
-            members.append(int(entry))
-    return members
-
-
-def children_of(pid: int) -> list[int]:
+def _live_processes() -> list[tuple[int, list[str]]]:
+    """(pid, the fields of /proc/pid/stat after its name) of every process that is not a zombie."""
     out = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -139,10 +123,19 @@ def children_of(pid: int) -> list[int]:
                 stat = f.read()
         except OSError:
             continue
-        fields = stat[stat.rfind(")") + 2:].split()
-        if fields[0] != "Z" and int(fields[1]) == pid:
-            out.append(int(entry))
+        fields = stat[stat.rfind(")") + 2:].split()  # state, ppid, pgrp, …
+        if fields[0] != "Z":
+            out.append((int(entry), fields))
     return out
+
+
+def group_members(pgid: int) -> list[int]:
+    """Live (not zombie) processes of a process group, read from /proc."""
+    return [pid for pid, fields in _live_processes() if int(fields[2]) == pgid]
+
+
+def children_of(pid: int) -> list[int]:
+    return [child for child, fields in _live_processes() if int(fields[1]) == pid]
 
 
 def wait_group_gone(pgid: int, timeout: float) -> bool:
