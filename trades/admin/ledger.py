@@ -110,8 +110,6 @@ class FillAdmin(KeyedAdmin):
         term = search_term.strip()
         if not term:
             return queryset, False
-        from trades.models import PositionState
-
         accounts = self.visible_account_ids(request)
         symbols = list(PositionState.objects.filter(account_id__in=accounts).values_list("symbol", flat=True)
                        .distinct())

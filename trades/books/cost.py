@@ -38,10 +38,12 @@ ZERO = Decimal(0)
 
 
 def fill_fees(fee, fee_currency: str, other_fees, base: str) -> tuple[tuple[Decimal, str], ...]:
-    """A fill's fees as (amount, CURRENCY); no currency means the base currency."""
+    """A fill's fees as (amount, CURRENCY); no currency means the base currency. `fee` may be
+    a Decimal or its text (a COPY row's), zero in any spelling ("0.000…") being no fee."""
     out = []
+    fee = Decimal(fee) if fee else None
     if fee:
-        out.append((Decimal(fee), (fee_currency or base).upper()))
+        out.append((fee, (fee_currency or base).upper()))
     for item in other_fees or ():
         if not isinstance(item, dict):
             continue
@@ -269,22 +271,6 @@ class Book:
     def attribute(self, rows: list, keys: list[Key]) -> None:
         """`run` these rows, and credit each fill's realized PnL and fees to its key: its own bot and
         the strategy of its trade (the one that closed a position earns the closing PnL)."""
-        if keys and keys.count(keys[0]) == len(keys):
-            # One key for every row (a symbol one bot trades): its share is what the book gained.
-            realized, fees, unconverted = self.realized_pnl, self.fees, dict(self.unconverted_fees)
-            self.run(rows)
-            share = self.shares.get(keys[0])
-            if share is None:
-                share = self.shares[keys[0]] = Share()
-            with localcontext(AMOUNT_CONTEXT):
-                share.realized_pnl += self.realized_pnl - realized
-                share.fees += self.fees - fees
-                for currency, amount in self.unconverted_fees.items():
-                    if amount != unconverted.get(currency):
-                        share.other_fees[currency] = (share.other_fees.get(currency, ZERO) + amount
-                                                      - unconverted.get(currency, ZERO))
-            share.fills += len(rows)
-            return
         realized: list[Decimal] = []
         self.run(rows, realized)
         base, shares = self.base, self.shares

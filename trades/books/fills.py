@@ -119,13 +119,7 @@ def _copy_rows(account: Account, symbols, order: Sequence[str], before, attribut
 
     def row(fields: list) -> tuple[str, tuple, tuple]:
         symbol, pk, side, price, quantity, fee, fee_currency, other_fees, at, reported, *rest = fields
-        if other_fees:
-            fees = fill_fees(fee, fee_currency, json.loads(other_fees), base)
-        elif fee != "0":  # the database writes a numeric zero as "0" only with no places: compare as numbers
-            fee = Decimal(fee)
-            fees = ((fee, fee_currency.upper() if fee_currency else base),) if fee else ()
-        else:
-            fees = ()
+        fees = fill_fees(fee, fee_currency, json.loads(other_fees) if other_fees else None, base)
         return (symbol, (int(rest[0]), rest[1]) if rest else None,
                 (pk, side, Decimal(price), Decimal(quantity), fees, at, Decimal(reported) if reported else None))
 

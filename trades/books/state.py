@@ -293,7 +293,6 @@ def _recompute(account: Account, symbols: Iterable[str] | None) -> None:
         )
 
 
-
 def recompute_account(*, account: Account) -> int:
     """Rebuild every PositionState of the account in one pass over its fills; returns the
     number of symbols."""

@@ -13,10 +13,9 @@ from decimal import Decimal, localcontext
 
 from accounts.models import Account
 from core.amounts import AMOUNT_CONTEXT
-from trades.books.cost import ZERO, count_outcome
+from trades.books.cost import ZERO, Key, count_outcome
 from trades.models import ClosedTradeTally, Trade, TradeStatus
 
-Key = tuple[int, str]  # (bot id or 0, strategy or "")
 COUNTERS = ("trades", "counted", "wins", "losses", "won", "lost", "reported", "reported_pnl")
 
 

@@ -74,10 +74,10 @@ def verify_account(*, account: Account, result: Verification | None = None, repa
             if have[name] != empty[name]:
                 result.differences.append(Difference(account.slug, symbol, name, have[name], empty[name]))
                 bad.add(symbol)
-    tally_wrong = tally.stored(account) != tally.counted_again(account)
+    stored_tally, counted_tally = tally.stored(account), tally.counted_again(account)
+    tally_wrong = stored_tally != counted_tally
     if tally_wrong:
-        result.differences.append(Difference(account.slug, "*", "closed trade tally", tally.stored(account),
-                                             tally.counted_again(account)))
+        result.differences.append(Difference(account.slug, "*", "closed trade tally", stored_tally, counted_tally))
     result.accounts += 1
     if repair and bad:
         recompute_symbols(account=account, symbols=bad)
