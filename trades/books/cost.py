@@ -40,11 +40,11 @@ ZERO = Decimal(0)
 def fill_fees(fee, fee_currency: str, other_fees, base: str) -> tuple[tuple[Decimal, str], ...]:
     """A fill's fees as (amount, CURRENCY); no currency means the base currency. `fee` may be
     a Decimal or its text (a COPY row's), zero in any spelling ("0.000…") being no fee."""
-    out = []
-    fee = Decimal(fee) if fee else None
-    if fee:
-        out.append((fee, (fee_currency or base).upper()))
-    for item in other_fees or ():
+    fee = Decimal(fee) if fee else ZERO
+    if not other_fees:  # nearly every fill: one fee or none (the recompute reads a million of them)
+        return ((fee, (fee_currency or base).upper()),) if fee else ()
+    out = [(fee, (fee_currency or base).upper())] if fee else []
+    for item in other_fees:
         if not isinstance(item, dict):
             continue
         amount = item.get("amount")
